@@ -1,0 +1,137 @@
+"""The JSON API of API.md: bearer tokens, the error shape, pagination, projects."""
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404
+from ninja import NinjaAPI, Schema
+from ninja.errors import AuthenticationError
+from ninja.errors import ValidationError as SchemaValidationError
+from ninja.security import HttpBearer
+
+from aicenter.access import project_for
+from aicenter.forms import ProjectForm
+from aicenter.models import ApiToken, Project
+from aicenter.projects import create_project
+
+PAGE_SIZE = 50
+
+
+class BearerToken(HttpBearer):
+    def authenticate(self, request, token: str):
+        user = ApiToken.user_for(token)
+        if user is not None:
+            request.user = user
+        return user
+
+
+api = NinjaAPI(
+    title="AI Center API",
+    version="1",
+    urls_namespace="api",
+    auth=BearerToken(),
+    docs_url="/docs",
+    openapi_url="/openapi.json",
+)
+
+
+def error_response(request, status: int, detail: str, errors: list | None = None):
+    return api.create_response(request, {"detail": detail, "errors": errors or []}, status=status)
+
+
+@api.exception_handler(AuthenticationError)
+def on_unauthenticated(request, exc):
+    detail = "A valid API token is needed: send Authorization: Bearer <token>."
+    return error_response(request, 401, detail)
+
+
+@api.exception_handler(Http404)
+def on_not_found(request, exc):
+    return error_response(request, 404, "Not found.")
+
+
+@api.exception_handler(PermissionDenied)
+def on_forbidden(request, exc):
+    return error_response(request, 403, str(exc) or "You may not do this here.")
+
+
+@api.exception_handler(ValidationError)
+def on_invalid(request, exc: ValidationError):
+    if hasattr(exc, "error_dict"):
+        errors = [
+            {"field": field, "message": message}
+            for field, messages in exc.message_dict.items()
+            for message in messages
+        ]
+    else:
+        errors = [{"field": None, "message": message} for message in exc.messages]
+    return error_response(request, 400, errors[0]["message"], errors)
+
+
+@api.exception_handler(SchemaValidationError)
+def on_malformed(request, exc: SchemaValidationError):
+    errors = [
+        {"field": ".".join(str(part) for part in error["loc"][2:]) or None, "message": error["msg"]}
+        for error in exc.errors
+    ]
+    return error_response(request, 400, "The request is malformed: " + errors[0]["message"], errors)
+
+
+def check_form(form) -> dict:
+    """Validate an API payload with the same form the pages use."""
+    if not form.is_valid():
+        raise ValidationError(
+            {field: [str(error) for error in errors] for field, errors in form.errors.items()}
+        )
+    return form.cleaned_data
+
+
+def paginated(request, items, serialize) -> dict:
+    """The list shape of API.md: {items, count, next}, paginated with ?page=N."""
+    paginator = Paginator(items, PAGE_SIZE)
+    number = request.GET.get("page", "1")
+    if not number.isdigit() or not 1 <= int(number) <= max(paginator.num_pages, 1):
+        raise ValidationError({"page": f"No page {number}; there are {paginator.num_pages}."})
+    page = paginator.page(int(number))
+    following = None
+    if page.has_next():
+        query = request.GET.copy()
+        query["page"] = str(page.next_page_number())
+        following = request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
+    return {
+        "items": [serialize(item) for item in page.object_list],
+        "count": paginator.count,
+        "next": following,
+    }
+
+
+class ProjectIn(Schema):
+    name: str
+    description: str = ""
+
+
+def project_data(project: Project, role: str) -> dict:
+    return {
+        "id": project.id,
+        "name": project.name,
+        "description": project.description,
+        "role": role,
+        "created_at": project.created_at.isoformat(),
+    }
+
+
+@api.get("/projects", tags=["projects"])
+def list_projects(request):
+    memberships = request.user.memberships.select_related("project").order_by("project__name")
+    return paginated(request, memberships, lambda m: project_data(m.project, m.role))
+
+
+@api.post("/projects", tags=["projects"])
+def create_project_endpoint(request, payload: ProjectIn):
+    project = create_project(request.user, **check_form(ProjectForm(payload.dict())))
+    return api.create_response(request, project_data(project, "owner"), status=201)
+
+
+@api.get("/projects/{project_id}", tags=["projects"])
+def get_project(request, project_id: int):
+    project = project_for(request.user, project_id)
+    return project_data(project, project.current_role)

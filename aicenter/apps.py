@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class AicenterConfig(AppConfig):
+    name = "aicenter"
+    verbose_name = "AI Center"

@@ -1,0 +1,36 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from aicenter import store, views
+from aicenter.api import api
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("profile/", views.profile, name="profile"),
+    path("profile/tokens/new", views.token_create, name="token-create"),
+    path("profile/tokens/<int:token_id>/revoke", views.token_revoke, name="token-revoke"),
+    path("projects/new/", views.project_create, name="project-create"),
+    path("projects/<int:project_id>/", views.project, name="project"),
+    path("projects/<int:project_id>/members/", views.members, name="members"),
+    path("projects/<int:project_id>/members/add", views.member_add, name="member-add"),
+    path(
+        "projects/<int:project_id>/members/<int:membership_id>/role",
+        views.member_role,
+        name="member-role",
+    ),
+    path(
+        "projects/<int:project_id>/members/<int:membership_id>/remove",
+        views.member_remove,
+        name="member-remove",
+    ),
+    path("projects/<int:project_id>/packages/", include("packages.urls")),
+    path("projects/<int:project_id>/datasets/", include("datasets.urls")),
+    path("projects/<int:project_id>/pipelines/", include("pipelines.urls")),
+    path("store/<str:token>", store.download, name="store-download"),
+    path("healthz", views.healthz, name="healthz"),
+    path("api/v1/", api.urls),
+    path("admin/", admin.site.urls),
+]

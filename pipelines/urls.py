@@ -1,0 +1,8 @@
+from django.urls import path
+
+from pipelines import views
+
+app_name = "pipelines"
+urlpatterns = [
+    path("", views.pipelines_list, name="list"),
+]

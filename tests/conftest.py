@@ -1,0 +1,62 @@
+import os
+import uuid
+
+import pytest
+
+from tests.factories import logged_in_client, make_project, make_user
+
+pytest_plugins = ["tests.s3server"]
+
+# AICENTER_TEST_STORE=s3 runs the whole suite against the S3 server instead of a folder.
+TEST_STORE = os.environ.get("AICENTER_TEST_STORE", "local")
+
+
+@pytest.fixture(autouse=True)
+def isolated_store(request, settings, tmp_path):
+    """Each test writes to its own folder, or its own prefix of the session's bucket."""
+    if TEST_STORE == "s3":
+        s3_server = request.getfixturevalue("s3_server")
+        settings.STORE = s3_server.store_config("aicenter-tests", f"t-{uuid.uuid4().hex}")
+    else:
+        settings.STORE = {"kind": "local", "root": str(tmp_path / "store")}
+    return settings.STORE
+
+
+@pytest.fixture
+def owner(db):
+    return make_user("olivia")
+
+
+@pytest.fixture
+def editor(db):
+    return make_user("eddie")
+
+
+@pytest.fixture
+def viewer(db):
+    return make_user("vera")
+
+
+@pytest.fixture
+def outsider(db):
+    return make_user("oscar")
+
+
+@pytest.fixture
+def project(owner, editor, viewer):
+    return make_project(owner, "Vision", editor=editor, viewer=viewer)
+
+
+@pytest.fixture
+def owner_client(owner):
+    return logged_in_client(owner)
+
+
+@pytest.fixture
+def viewer_client(viewer):
+    return logged_in_client(viewer)
+
+
+@pytest.fixture
+def outsider_client(outsider):
+    return logged_in_client(outsider)
