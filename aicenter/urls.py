@@ -4,6 +4,9 @@ from django.urls import include, path
 
 from aicenter import store, views
 from aicenter.api import api
+from packages.api import router as packages_api
+
+api.add_router("", packages_api)
 
 urlpatterns = [
     path("", views.home, name="home"),

@@ -1,10 +1,104 @@
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
+from django.core.exceptions import ValidationError
+from django.shortcuts import redirect, render
 
 from aicenter.access import project_for
+from aicenter.models import Role
+from aicenter.store import get_store
+from packages.access import package_in, version_in
+from packages.charts import score_chart
+from packages.forms import PackageUploadForm, VersionUploadForm
+from packages.models import MLPackage
+from packages.upload import delete_package, upload_major_version, upload_package
 
 
 @login_required
 def packages_list(request, project_id: int):
     project = project_for(request.user, project_id)
-    return render(request, "packages/list.html", {"project": project, "section": "packages"})
+    packages = MLPackage.objects.filter(project=project).with_summary()
+    context = {"project": project, "section": "packages", "packages": packages}
+    return render(request, "packages/list.html", context)
+
+
+@login_required
+def package_upload(request, project_id: int):
+    project = project_for(request.user, project_id, Role.EDITOR)
+    form = PackageUploadForm(project, request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            version = upload_package(project, **form.cleaned_data, user=request.user)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, f"Uploaded {version}.")
+            return redirect(version.package)
+    status = 400 if form.errors else 200
+    context = {"project": project, "section": "packages", "form": form}
+    return render(request, "packages/upload.html", context, status=status)
+
+
+@login_required
+def package_detail(request, project_id: int, package_id: int):
+    project = project_for(request.user, project_id)
+    package = package_in(project, package_id)
+    versions = package.versions.select_related("parent").order_by("-major", "-minor")
+    context = {
+        "project": project,
+        "section": "packages",
+        "package": package,
+        "versions": versions,
+        "chart": score_chart(reversed(versions)),
+        "can_edit": project.current_role != Role.VIEWER,
+    }
+    return render(request, "packages/detail.html", context)
+
+
+@login_required
+def version_upload(request, project_id: int, package_id: int):
+    project = project_for(request.user, project_id, Role.EDITOR)
+    package = package_in(project, package_id)
+    form = VersionUploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            version = upload_major_version(package, form.cleaned_data["file"], request.user)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, f"Uploaded {version}.")
+            return redirect(version)
+    status = 400 if form.errors else 200
+    context = {"project": project, "section": "packages", "package": package, "form": form}
+    return render(request, "packages/version_upload.html", context, status=status)
+
+
+@login_required
+def version_detail(request, project_id: int, package_id: int, version: str):
+    project = project_for(request.user, project_id)
+    package = package_in(project, package_id)
+    context = {
+        "project": project,
+        "section": "packages",
+        "package": package,
+        "version": version_in(package, version),
+    }
+    return render(request, "packages/version.html", context)
+
+
+@login_required
+def version_download(request, project_id: int, package_id: int, version: str):
+    project = project_for(request.user, project_id)
+    found = version_in(package_in(project, package_id), version)
+    return redirect(get_store().download_url(found.zip_key, found.download_name))
+
+
+@login_required
+def package_delete(request, project_id: int, package_id: int):
+    project = project_for(request.user, project_id, Role.EDITOR)
+    package = package_in(project, package_id)
+    if request.method == "POST":
+        delete_package(package)
+        messages.success(request, f"Deleted package {package.name} and its versions.")
+        return redirect("packages:list", project_id=project.id)
+    context = {"project": project, "section": "packages", "package": package}
+    return render(request, "packages/delete.html", context)

@@ -1,6 +1,10 @@
 """Small builders for test objects."""
 
+import io
+import zipfile
+
 from django.contrib.auth import get_user_model
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from aicenter.models import ApiToken, Membership, Project, Role
@@ -29,3 +33,53 @@ def logged_in_client(user) -> Client:
 def api_client(user) -> Client:
     _, token = ApiToken.issue(user, "tests")
     return Client(headers={"Authorization": f"Bearer {token}"})
+
+
+TRAIN_PY = """\
+class Main:
+    def __init__(self):
+        self.model = None
+
+    def train(self, training_directory):
+        self.model = "trained"
+
+    def evaluate(self, evaluation_directory):
+        return 0.9
+
+    def save(self):
+        pass
+
+    def process_data(self, input_directory):
+        pass
+"""
+MAIN_PY = """\
+class Main:
+    def __init__(self):
+        pass
+
+    def predict(self, mlskill_input):
+        return mlskill_input
+"""
+
+
+def package_files(**overrides) -> dict[str, str | bytes | None]:
+    """The files of a valid package; an override of None leaves that file out."""
+    files = {"train.py": TRAIN_PY, "main.py": MAIN_PY, "requirements.txt": ""}
+    files.update(overrides)
+    return {name: content for name, content in files.items() if content is not None}
+
+
+def zip_bytes(files: dict[str, str | bytes], folder: str = "") -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, content in files.items():
+            archive.writestr(folder + name, content)
+    return buffer.getvalue()
+
+
+def package_zip(folder: str = "", **overrides) -> bytes:
+    return zip_bytes(package_files(**overrides), folder)
+
+
+def uploaded(content: bytes, name: str = "package.zip"):
+    return SimpleUploadedFile(name, content, content_type="application/zip")

@@ -112,10 +112,15 @@ class WeedProcess:
         self.log = self.folder / "weed.log"
         self.process: subprocess.Popen | None = None
         self.ports: dict[str, int] = {}
-        self.server = S3Server(
-            endpoint_url="",
-            access_key_id=f"aicenter{secrets.token_hex(6)}",
-            secret_access_key=secrets.token_hex(20),
+        self.access_key_id = f"aicenter{secrets.token_hex(6)}"
+        self.secret_access_key = secrets.token_hex(20)
+
+    @property
+    def server(self) -> S3Server:
+        return S3Server(
+            endpoint_url=f"http://127.0.0.1:{self.ports['s3']}",
+            access_key_id=self.access_key_id,
+            secret_access_key=self.secret_access_key,
         )
 
     def command(self) -> list[str]:
@@ -147,10 +152,7 @@ class WeedProcess:
         ]
 
     def write_identities(self) -> None:
-        credentials = {
-            "accessKey": self.server.access_key_id,
-            "secretKey": self.server.secret_access_key,
-        }
+        credentials = {"accessKey": self.access_key_id, "secretKey": self.secret_access_key}
         identity = {
             "name": "aicenter",
             "credentials": [credentials],
@@ -163,11 +165,6 @@ class WeedProcess:
         (self.folder / "data").mkdir(exist_ok=True)
         for attempt in range(1, START_ATTEMPTS + 1):
             self.ports = pick_ports()
-            self.server = S3Server(
-                endpoint_url=f"http://127.0.0.1:{self.ports['s3']}",
-                access_key_id=self.server.access_key_id,
-                secret_access_key=self.server.secret_access_key,
-            )
             with open(self.log, "ab") as log:
                 self.process = subprocess.Popen(
                     self.command(),
@@ -292,12 +289,15 @@ class Shared:
 @pytest.fixture(scope="session")
 def s3_server() -> Iterator[S3Server]:
     """A running S3 server on loopback with checked signatures."""
+    problem = None
     try:
         server = Shared.acquire()
     except StartFailed as error:
+        problem = str(error)
+    if problem:
         if os.environ.get("CI"):
-            pytest.fail(str(error), pytrace=False)
-        pytest.skip(str(error))
+            pytest.fail(problem, pytrace=False)
+        pytest.skip(problem)
     try:
         yield server
     finally:

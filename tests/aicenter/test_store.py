@@ -593,7 +593,7 @@ def test_s3_without_a_prefix_uses_bare_keys(s3_server):  # noqa: F811
 
 
 def test_s3_sends_a_trickling_stream_in_full_size_parts(s3_store, s3_server):  # noqa: F811
-    # AWS refuses parts under 5 MiB but SeaweedFS does not: count them through the ETag.
+    # S3 refuses parts under 5 MiB (EntityTooSmall); the ETag's suffix counts the parts.
     s3_store.put_stream("trickle.bin", Trickle(20 * MB + 123, piece=4096))
 
     head = s3_server.client().head_object(Bucket=s3_store.bucket, Key=f"{S3_PREFIX}/trickle.bin")

@@ -1,0 +1,17 @@
+from django.http import Http404
+from django.shortcuts import get_object_or_404
+
+from packages.models import MLPackage, PackageVersion
+
+
+def package_in(project, package_id: int) -> MLPackage:
+    return get_object_or_404(MLPackage.objects.filter(project=project), id=package_id)
+
+
+def version_in(package: MLPackage, label: str) -> PackageVersion:
+    major, dot, minor = label.partition(".")
+    if not (dot and major.isdigit() and minor.isdigit()):
+        raise Http404("No such version.")
+    version = get_object_or_404(package.versions, major=int(major), minor=int(minor))
+    version.package = package
+    return version

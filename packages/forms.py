@@ -1,0 +1,29 @@
+from django import forms
+
+from packages.models import PYTHON_VERSIONS, MLPackage, name_characters, not_a_keyword
+
+ZIP_INPUT = forms.ClearableFileInput(attrs={"accept": ".zip,application/zip"})
+
+
+class PackageUploadForm(forms.Form):
+    name = forms.CharField(max_length=80, validators=[name_characters, not_a_keyword])
+    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    python_version = forms.ChoiceField(choices=PYTHON_VERSIONS, initial="3.12", required=False)
+    file = forms.FileField(label="Package zip", widget=ZIP_INPUT)
+
+    def __init__(self, project, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.project = project
+
+    def clean_name(self) -> str:
+        name = self.cleaned_data["name"]
+        if MLPackage.objects.filter(project=self.project, name=name).exists():
+            raise forms.ValidationError(f"The project already has a package named {name}.")
+        return name
+
+    def clean_python_version(self) -> str:
+        return self.cleaned_data["python_version"] or "3.12"
+
+
+class VersionUploadForm(forms.Form):
+    file = forms.FileField(label="Package zip", widget=ZIP_INPUT)

@@ -1,0 +1,147 @@
+"""Uploading a package zip: check it all, store it once, then register the version."""
+
+import hashlib
+import tempfile
+import uuid
+import zipfile
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.db.models import Max
+
+from aicenter.archives import ArchiveLimits, archive_problems, open_zip
+from aicenter.store import get_store
+from packages.contract import check_contract
+from packages.models import MLPackage, PackageVersion, Source
+
+CHUNK = 1 << 20
+
+
+@dataclass
+class CheckedZip:
+    path: Path
+    size: int
+    sha256: str
+    root: str
+    files: list[list]
+    supported_types: list[str]
+    requirements: str
+
+    key: str = ""
+
+
+def upload_package(
+    project, *, name: str, description: str, python_version: str, file: UploadedFile, user
+) -> PackageVersion:
+    """A new package with version 1.0, or ValidationError listing every problem."""
+    with checked_zip(file) as checked, stored(checked, project), transaction.atomic():
+        package = MLPackage.objects.create(
+            project=project,
+            name=name,
+            description=description,
+            python_version=python_version,
+            created_by=user,
+        )
+        return register_version(package, checked, major=1, minor=0, user=user)
+
+
+def upload_major_version(package: MLPackage, file: UploadedFile, user) -> PackageVersion:
+    """Version N+1.0 of an existing package."""
+    with checked_zip(file) as checked, stored(checked, package.project), transaction.atomic():
+        locked = MLPackage.objects.select_for_update().get(id=package.id)
+        highest = locked.versions.aggregate(highest=Max("major"))["highest"] or 0
+        return register_version(locked, checked, major=highest + 1, minor=0, user=user)
+
+
+def register_version(
+    package: MLPackage, checked: CheckedZip, *, major: int, minor: int, user
+) -> PackageVersion:
+    return PackageVersion.objects.create(
+        package=package,
+        major=major,
+        minor=minor,
+        source=Source.UPLOAD,
+        supported_types=checked.supported_types,
+        requirements=checked.requirements,
+        files=checked.files,
+        zip_root=checked.root,
+        zip_key=checked.key,
+        size=checked.size,
+        sha256=checked.sha256,
+        created_by=user,
+    )
+
+
+@contextmanager
+def checked_zip(file: UploadedFile):
+    """The upload on disk with its hash, once every check passed; else ValidationError."""
+    with tempfile.TemporaryDirectory(dir=settings.FILE_UPLOAD_TEMP_DIR) as folder:
+        path = Path(folder) / "package.zip"
+        size, sha256 = copy_and_hash(file, path)
+        yield inspect(path, size, sha256)
+
+
+def copy_and_hash(file: UploadedFile, path: Path) -> tuple[int, str]:
+    digest, size = hashlib.sha256(), 0
+    file.seek(0)
+    with open(path, "wb") as out:
+        for chunk in file.chunks(CHUNK):
+            digest.update(chunk)
+            size += len(chunk)
+            out.write(chunk)
+    return size, digest.hexdigest()
+
+
+def inspect(path: Path, size: int, sha256: str) -> CheckedZip:
+    archive, problems = open_zip(path)
+    if archive is None:
+        raise ValidationError({"file": problems})
+    with archive:
+        limits = ArchiveLimits(
+            max_entries=settings.PACKAGE_MAX_ENTRIES,
+            max_uncompressed_bytes=settings.PACKAGE_MAX_UNCOMPRESSED_BYTES,
+        )
+        problems = archive_problems(archive, limits)
+        contract = check_contract(archive)
+        problems += contract.problems
+        if problems:
+            raise ValidationError({"file": problems})
+        files = listed_files(archive, contract.root)
+    return CheckedZip(
+        path, size, sha256, contract.root, files, contract.supported_types, contract.requirements
+    )
+
+
+def listed_files(archive: zipfile.ZipFile, root: str) -> list[list]:
+    return [
+        [member.filename.removeprefix(root), member.file_size]
+        for member in archive.infolist()
+        if not member.is_dir() and member.filename.startswith(root)
+    ]
+
+
+@contextmanager
+def stored(checked: CheckedZip, project):
+    """Put the zip in the store; take it out again if registering the version fails."""
+    checked.key = f"projects/{project.id}/packages/{uuid.uuid4().hex}.zip"
+    store = get_store()
+    store.put_file(checked.key, checked.path)
+    try:
+        yield
+    except BaseException:
+        store.delete(checked.key)
+        raise
+
+
+def delete_package(package: MLPackage) -> None:
+    """Remove the package, its versions and their stored zips."""
+    keys = list(package.versions.values_list("zip_key", flat=True))
+    package.delete()
+    store = get_store()
+    for key in keys:
+        store.delete(key)
