@@ -1,13 +1,7 @@
 from playwright.sync_api import Page, expect
 
-from tests.factories import PASSWORD, make_user
-
-
-def log_in(page: Page, base_url: str, username: str) -> None:
-    page.goto(f"{base_url}/accounts/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+from tests.e2e.pages import log_in
+from tests.factories import make_user
 
 
 def test_user_logs_in_creates_a_project_and_finds_it_in_the_switcher(live_server, page: Page):

@@ -3,6 +3,7 @@ from django.core.management.base import BaseCommand
 
 from aicenter.models import Project
 from aicenter.projects import create_project
+from packages.examples import load_example_packages
 
 DEMO_USERNAME = "demo"
 DEMO_PROJECT = "Demo"
@@ -19,8 +20,13 @@ class Command(BaseCommand):
         if created:
             user.set_password(password)
             user.save(update_fields=["password"])
-        if not Project.objects.for_user(user).filter(name=DEMO_PROJECT).exists():
-            create_project(user, DEMO_PROJECT, "Example packages and data to try at once.")
+        project = Project.objects.for_user(user).filter(name=DEMO_PROJECT).first()
+        if project is None:
+            project = create_project(
+                user, DEMO_PROJECT, "Example packages and data to try at once."
+            )
+        for name in load_example_packages(project, user):
+            self.stdout.write(f"Loaded example package {name}.")
         if created:
             self.stdout.write(f"Log in as {DEMO_USERNAME!r} with password {password!r}.")
         else:
