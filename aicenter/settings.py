@@ -91,6 +91,8 @@ STORE_URL_MAX_AGE = env_int("STORE_URL_MAX_AGE", 300, minimum=10)
 # Runs may last hours: django-q2's ORM broker hands a task out again after
 # `retry` seconds, so it must exceed the longest run or a run executes twice.
 RUN_TIMEOUT = env_int("RUN_TIMEOUT", 6 * 3600, minimum=60)
+# Runs with GPU go to their own queue, served by workers started with Q_CLUSTER_NAME=<this>.
+GPU_CLUSTER = env_str("GPU_CLUSTER", "aicenter-gpu")
 Q_CLUSTER = {
     "name": "aicenter",
     "workers": env_int("Q_WORKERS", 2, minimum=1),
@@ -101,8 +103,19 @@ Q_CLUSTER = {
     "poll": 0.1,
     "save_limit": 1000,
     "ack_failures": True,
+    "ALT_CLUSTERS": {GPU_CLUSTER: {"workers": env_int("GPU_WORKERS", 1, minimum=1)}},
     **broker_from_value(env_str("Q_BROKER", "orm")),
 }
+
+# Where a worker keeps run workspaces, environments and its blob cache.
+WORKER_DIR = Path(env_str("AICENTER_WORKER_DIR", str(DATA_DIR / "worker"))).resolve()
+WORKER_NAME = env_str("WORKER_NAME", "")
+ENVIRONMENT_BUILD_TIMEOUT = env_int("ENVIRONMENT_BUILD_TIMEOUT", 1800, minimum=10)
+RUN_LOG_MAX_BYTES = env_int("RUN_LOG_MAX_BYTES", 20 * 1024 * 1024, minimum=1024)
+KILL_GRACE_SECONDS = env_int("KILL_GRACE_SECONDS", 5, minimum=0)
+HEARTBEAT_SECONDS = env_int("HEARTBEAT_SECONDS", 5, minimum=1)
+# A run whose heartbeat is older than this is failed by the reaper: its worker died.
+HEARTBEAT_TIMEOUT = env_int("HEARTBEAT_TIMEOUT", 60, minimum=3)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -137,6 +150,12 @@ DATA_UPLOAD_MAX_NUMBER_FILES = env_int("MAX_UPLOAD_FILES", 10_000, minimum=1)
 MAX_UPLOAD_BYTES = env_int("MAX_UPLOAD_BYTES", 2 * 1024**3, minimum=1024)
 PACKAGE_MAX_ENTRIES = env_int("PACKAGE_MAX_ENTRIES", 10_000, minimum=1)
 PACKAGE_MAX_UNCOMPRESSED_BYTES = env_int("PACKAGE_MAX_UNCOMPRESSED_BYTES", 4 * 1024**3, minimum=1)
+DATASET_MAX_ENTRIES = env_int("DATASET_MAX_ENTRIES", 100_000, minimum=1)
+DATASET_MAX_UNCOMPRESSED_BYTES = env_int("DATASET_MAX_UNCOMPRESSED_BYTES", 20 * 1024**3, minimum=1)
+# A folder upload sends each file's relative path as a field beside the file.
+DATA_UPLOAD_MAX_NUMBER_FIELDS = DATA_UPLOAD_MAX_NUMBER_FILES + 1000
+# Unreferenced blobs younger than this are kept: an upload in flight may be about to use them.
+BLOB_GRACE_SECONDS = env_int("BLOB_GRACE_SECONDS", 3600, minimum=0)
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)

@@ -4,9 +4,13 @@ from django.urls import include, path
 
 from aicenter import store, views
 from aicenter.api import api
+from datasets.api import router as datasets_api
 from packages.api import router as packages_api
+from pipelines.api import router as pipelines_api
 
 api.add_router("", packages_api)
+api.add_router("", datasets_api)
+api.add_router("", pipelines_api)
 
 urlpatterns = [
     path("", views.home, name="home"),

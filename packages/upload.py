@@ -47,7 +47,7 @@ def upload_package(
             python_version=python_version,
             created_by=user,
         )
-        return register_version(package, checked, major=1, minor=0, user=user)
+        return register_version(package, checked, major=1, minor=0, created_by=user)
 
 
 def upload_major_version(package: MLPackage, file: UploadedFile, user) -> PackageVersion:
@@ -55,17 +55,38 @@ def upload_major_version(package: MLPackage, file: UploadedFile, user) -> Packag
     with checked_zip(file) as checked, stored(checked, package.project), transaction.atomic():
         locked = MLPackage.objects.select_for_update().get(id=package.id)
         highest = locked.versions.aggregate(highest=Max("major"))["highest"] or 0
-        return register_version(locked, checked, major=highest + 1, minor=0, user=user)
+        return register_version(locked, checked, major=highest + 1, minor=0, created_by=user)
+
+
+def register_trained_version(
+    parent: PackageVersion, checked: CheckedZip, score: float | None
+) -> PackageVersion:
+    """Version N.(highest minor of N + 1), made by a run from `parent`.
+
+    Call inside a transaction: the package row stays locked until it commits, so
+    runs finishing together never get the same number.
+    """
+    locked = MLPackage.objects.select_for_update().get(id=parent.package_id)
+    versions = locked.versions.filter(major=parent.major)
+    highest = versions.aggregate(highest=Max("minor"))["highest"] or 0
+    return register_version(
+        locked,
+        checked,
+        major=parent.major,
+        minor=highest + 1,
+        source=Source.RUN,
+        parent=parent,
+        score=score,
+    )
 
 
 def register_version(
-    package: MLPackage, checked: CheckedZip, *, major: int, minor: int, user
+    package: MLPackage, checked: CheckedZip, *, major: int, minor: int, **fields
 ) -> PackageVersion:
     return PackageVersion.objects.create(
         package=package,
         major=major,
         minor=minor,
-        source=Source.UPLOAD,
         supported_types=checked.supported_types,
         requirements=checked.requirements,
         files=checked.files,
@@ -73,7 +94,7 @@ def register_version(
         zip_key=checked.key,
         size=checked.size,
         sha256=checked.sha256,
-        created_by=user,
+        **fields,
     )
 
 
@@ -82,22 +103,25 @@ def checked_zip(file: UploadedFile):
     """The upload on disk with its hash, once every check passed; else ValidationError."""
     with tempfile.TemporaryDirectory(dir=settings.FILE_UPLOAD_TEMP_DIR) as folder:
         path = Path(folder) / "package.zip"
-        size, sha256 = copy_and_hash(file, path)
-        yield inspect(path, size, sha256)
+        with open(path, "wb") as out:
+            file.seek(0)
+            for chunk in file.chunks(CHUNK):
+                out.write(chunk)
+        yield inspect(path)
 
 
-def copy_and_hash(file: UploadedFile, path: Path) -> tuple[int, str]:
+def hash_file(path: Path) -> tuple[int, str]:
     digest, size = hashlib.sha256(), 0
-    file.seek(0)
-    with open(path, "wb") as out:
-        for chunk in file.chunks(CHUNK):
+    with open(path, "rb") as source:
+        while chunk := source.read(CHUNK):
             digest.update(chunk)
             size += len(chunk)
-            out.write(chunk)
     return size, digest.hexdigest()
 
 
-def inspect(path: Path, size: int, sha256: str) -> CheckedZip:
+def inspect(path: Path) -> CheckedZip:
+    """The zip's facts once every check passed; else ValidationError listing every problem."""
+    size, sha256 = hash_file(path)
     archive, problems = open_zip(path)
     if archive is None:
         raise ValidationError({"file": problems})
@@ -139,7 +163,12 @@ def stored(checked: CheckedZip, project):
 
 
 def delete_package(package: MLPackage) -> None:
-    """Remove the package, its versions and their stored zips."""
+    """Remove the package, its versions and their stored zips, unless a run still needs them."""
+    # A run that has not ended (scheduled, packaging or running) has no end time.
+    if package.versions.filter(runs__isnull=False, runs__ended_at__isnull=True).exists():
+        raise ValidationError(
+            f"{package.name} is used by a scheduled or running run; stop it first."
+        )
     keys = list(package.versions.values_list("zip_key", flat=True))
     package.delete()
     store = get_store()

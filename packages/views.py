@@ -97,7 +97,11 @@ def package_delete(request, project_id: int, package_id: int):
     project = project_for(request.user, project_id, Role.EDITOR)
     package = package_in(project, package_id)
     if request.method == "POST":
-        delete_package(package)
+        try:
+            delete_package(package)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+            return redirect(package)
         messages.success(request, f"Deleted package {package.name} and its versions.")
         return redirect("packages:list", project_id=project.id)
     context = {"project": project, "section": "packages", "package": package}

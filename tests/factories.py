@@ -1,6 +1,7 @@
 """Small builders for test objects."""
 
 import io
+import urllib.request
 import zipfile
 
 from django.contrib.auth import get_user_model
@@ -9,6 +10,9 @@ from django.test import Client
 
 from aicenter.models import ApiToken, Membership, Project, Role
 from aicenter.projects import create_project
+from datasets.ingest import upload_files
+from datasets.models import Dataset
+from datasets.tree import create_dataset
 
 PASSWORD = "correct horse battery staple"
 
@@ -83,3 +87,28 @@ def package_zip(folder: str = "", **overrides) -> bytes:
 
 def uploaded(content: bytes, name: str = "package.zip"):
     return SimpleUploadedFile(name, content, content_type="application/zip")
+
+
+def dataset_uploads(files: dict[str, str | bytes]) -> list[tuple[str, SimpleUploadedFile]]:
+    """(relative path, uploaded file) pairs, as a folder upload sends them."""
+
+    def upload(path: str, content: str | bytes) -> SimpleUploadedFile:
+        data = content.encode() if isinstance(content, str) else content
+        return SimpleUploadedFile(path.rsplit("/", 1)[-1], data)
+
+    return [(path, upload(path, content)) for path, content in files.items()]
+
+
+def make_dataset(project, name: str = "reviews", files: dict | None = None, user=None) -> Dataset:
+    dataset = create_dataset(project, name=name, description="Data for tests.", user=user)
+    if files:
+        upload_files(dataset, "", dataset_uploads(files))
+    return dataset
+
+
+def fetched(client: Client, redirect_response) -> bytes:
+    """The bytes behind a download redirect: a presigned S3 URL or the local store's view."""
+    if "X-Amz-Signature=" in redirect_response.url:
+        with urllib.request.urlopen(redirect_response.url) as download:
+            return download.read()
+    return b"".join(client.get(redirect_response.url).streaming_content)

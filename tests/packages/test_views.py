@@ -7,6 +7,7 @@ from aicenter.store import get_store
 from packages.models import MLPackage, PackageVersion
 from packages.upload import upload_package
 from tests.factories import logged_in_client, make_project, package_zip, uploaded
+from tests.pipelines.builders import dataset_with, training_pipeline
 
 
 @pytest.fixture
@@ -147,3 +148,12 @@ def test_a_package_of_another_project_is_404(project, owner, owner_client, versi
     other = make_project(owner, "Other")
     url = reverse("packages:detail", args=[other.id, version.package_id])
     assert owner_client.get(url).status_code == 404
+
+
+def test_a_package_in_use_by_a_scheduled_run_is_not_deleted(project, owner, owner_client, version):
+    training_pipeline(project, owner, version, dataset_with(project, "d", {"a.csv": b"1"}))
+    url = reverse("packages:delete", args=[project.id, version.package_id])
+    response = owner_client.post(url, follow=True)
+    assert "is used by a scheduled or running run; stop it first." in response.text
+    assert MLPackage.objects.exists()
+    assert get_store().exists(version.zip_key)

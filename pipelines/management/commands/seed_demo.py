@@ -3,6 +3,7 @@ from django.core.management.base import BaseCommand
 
 from aicenter.models import Project
 from aicenter.projects import create_project
+from datasets.examples import load_example_datasets
 from packages.examples import load_example_packages
 
 DEMO_USERNAME = "demo"
@@ -27,6 +28,8 @@ class Command(BaseCommand):
             )
         for name in load_example_packages(project, user):
             self.stdout.write(f"Loaded example package {name}.")
+        for name in load_example_datasets(project, user):
+            self.stdout.write(f"Loaded example dataset {name}.")
         if created:
             self.stdout.write(f"Log in as {DEMO_USERNAME!r} with password {password!r}.")
         else:

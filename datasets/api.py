@@ -1,0 +1,172 @@
+import json
+
+from django.core.exceptions import ValidationError
+from django.http import HttpResponse, JsonResponse
+from django.shortcuts import redirect
+from ninja import Router
+
+from aicenter.access import project_for
+from aicenter.api import BINARY, STRING, check_form, multipart_body, paginated
+from aicenter.models import Role
+from aicenter.store import get_store
+from datasets.access import dataset_in, entry_in, file_in, folder_in
+from datasets.forms import DatasetForm, FilesUploadForm, ZipUploadForm
+from datasets.ingest import CHUNK, Upload, put_file, upload_files, upload_zip
+from datasets.models import Dataset, DatasetFile, FolderEntry
+from datasets.tree import create_dataset, delete_path
+from datasets.zips import zip_response, zip_stream
+
+router = Router(tags=["datasets"])
+DATASET = "/projects/{int:project_id}/datasets/{int:dataset_id}"
+DATASET_BODY = {
+    "requestBody": {
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": ["name"],
+                    "properties": {"name": STRING, "description": STRING},
+                }
+            }
+        }
+    }
+}
+RAW_BODY = {"requestBody": {"content": {"application/octet-stream": {"schema": BINARY}}}}
+UPLOAD_BODY = multipart_body(
+    {
+        "files": {"type": "array", "items": BINARY},
+        "paths": {
+            "type": "array",
+            "items": STRING,
+            "description": "Each file's path relative to `path`, in the order of the files; "
+            "without it, each file's name.",
+        },
+        "archive": {**BINARY, "description": "A zip, extracted into `path`, instead of files."},
+        "path": {**STRING, "description": "The target folder; the root when empty."},
+    },
+    required=[],
+)
+
+
+def dataset_data(dataset: Dataset) -> dict:
+    return {
+        "id": dataset.id,
+        "name": dataset.name,
+        "description": dataset.description,
+        "file_count": dataset.file_count,
+        "size": dataset.total_size or 0,
+        "created_at": dataset.created_at.isoformat(),
+        "updated_at": dataset.updated_at.isoformat(),
+    }
+
+
+def file_data(file: DatasetFile) -> dict:
+    return {
+        "name": file.name,
+        "path": file.path,
+        "kind": "file",
+        "size": file.size,
+        "sha256": file.sha256_id,
+        "content_type": file.content_type,
+        "updated_at": file.updated_at.isoformat(),
+    }
+
+
+def entry_data(entry: DatasetFile | FolderEntry) -> dict:
+    if entry.kind == "file":
+        return file_data(entry)
+    return {
+        "name": entry.name,
+        "path": entry.path,
+        "kind": "folder",
+        "size": entry.size,
+        "sha256": None,
+        "file_count": entry.file_count,
+    }
+
+
+def upload_data(upload: Upload) -> dict:
+    return {
+        "count": len(upload.files),
+        "replaced": sorted(upload.replaced),
+        "files": [file_data(file) for file in upload.files],
+    }
+
+
+def json_object(body: bytes) -> dict:
+    try:
+        payload = json.loads(body or b"{}")
+    except json.JSONDecodeError:
+        raise ValidationError({"body": "The body is not valid JSON."}) from None
+    if not isinstance(payload, dict):
+        raise ValidationError({"body": "The body must be a JSON object."})
+    return payload
+
+
+def summarised(project, dataset_id: int) -> Dataset:
+    return dataset_in(project, dataset_id, Dataset.objects.with_summary())
+
+
+@router.get("/projects/{int:project_id}/datasets")
+def list_datasets(request, project_id: int):
+    project = project_for(request.user, project_id)
+    datasets = Dataset.objects.filter(project=project).with_summary()
+    return paginated(request, datasets, dataset_data)
+
+
+@router.post("/projects/{int:project_id}/datasets", openapi_extra=DATASET_BODY)
+def create_dataset_endpoint(request, project_id: int):
+    project = project_for(request.user, project_id, Role.EDITOR)
+    form = DatasetForm(json_object(request.body))
+    dataset = create_dataset(project, **check_form(form), user=request.user)
+    return JsonResponse(dataset_data(summarised(project, dataset.id)), status=201)
+
+
+@router.get(DATASET)
+def get_dataset(request, project_id: int, dataset_id: int):
+    return dataset_data(summarised(project_for(request.user, project_id), dataset_id))
+
+
+@router.get(DATASET + "/tree")
+def tree(request, project_id: int, dataset_id: int, path: str = ""):
+    dataset = dataset_in(project_for(request.user, project_id), dataset_id)
+    return paginated(request, folder_in(dataset, path).entries, entry_data)
+
+
+@router.put(DATASET + "/files/{path:path}", openapi_extra=RAW_BODY)
+def put_one_file(request, project_id: int, dataset_id: int, path: str):
+    dataset = dataset_in(project_for(request.user, project_id, Role.EDITOR), dataset_id)
+    upload = put_file(dataset, path, iter(lambda: request.read(CHUNK), b""))
+    return JsonResponse(file_data(upload.files[0]), status=201 if upload.created else 200)
+
+
+@router.post(DATASET + "/upload", openapi_extra=UPLOAD_BODY)
+def upload(request, project_id: int, dataset_id: int):
+    dataset = dataset_in(project_for(request.user, project_id, Role.EDITOR), dataset_id)
+    if "archive" in request.FILES:
+        data = check_form(ZipUploadForm(request.POST, request.FILES))
+        done = upload_zip(dataset, data["path"], data["archive"])
+    else:
+        data = check_form(FilesUploadForm(request.POST, request.FILES))
+        done = upload_files(dataset, data["path"], data["items"])
+    return JsonResponse(upload_data(done), status=201)
+
+
+@router.get(DATASET + "/files/{path:path}")
+def download_file(request, project_id: int, dataset_id: int, path: str):
+    file = file_in(dataset_in(project_for(request.user, project_id), dataset_id), path)
+    return redirect(request.build_absolute_uri(get_store().download_url(file.key, file.name)))
+
+
+@router.get(DATASET + "/archive")
+def download_archive(request, project_id: int, dataset_id: int, path: str = ""):
+    folder = folder_in(dataset_in(project_for(request.user, project_id), dataset_id), path)
+    stream = zip_stream(folder.zip_entries(), folder.empty_folders())
+    return zip_response(stream, folder.download_name)
+
+
+@router.delete(DATASET + "/files/{path:path}")
+def delete_file_or_folder(request, project_id: int, dataset_id: int, path: str):
+    dataset = dataset_in(project_for(request.user, project_id, Role.EDITOR), dataset_id)
+    delete_path(dataset, entry_in(dataset, path))
+    return HttpResponse(status=204)

@@ -1,0 +1,105 @@
+"""Paths inside a dataset: POSIX separators, Unicode NFC, no leading slash.
+
+Every path that enters a dataset goes through `normalise_path`, so the tree
+never holds a name that could escape a folder when a run materialises it.
+"""
+
+import mimetypes
+import re
+import unicodedata
+from collections.abc import Iterable
+
+from django.core.exceptions import ValidationError
+
+MAX_PATH_BYTES = 1024
+MAX_SEGMENT_BYTES = 255
+CONTROL = re.compile(r"[\x01-\x1f\x7f]")
+DRIVE = re.compile(r"^[A-Za-z]:")
+
+
+def normalise_path(raw: str) -> str:
+    """The path in its one stored form, or ValidationError saying what is wrong with it."""
+    shown = raw.replace("\0", "\\0")
+    problem = character_problem(raw)
+    if problem is None:
+        path = unicodedata.normalize("NFC", raw)
+        problem = shape_problem(path)
+    if problem is not None:
+        raise ValidationError(f"{shown}: {problem}" if raw else problem)
+    return path
+
+
+def character_problem(raw: str) -> str | None:
+    if not raw:
+        return "A path cannot be empty."
+    if "\0" in raw:
+        return "a path cannot contain a NUL character."
+    if CONTROL.search(raw):
+        return "a path cannot contain control characters."
+    if "\\" in raw:
+        return "use / between folders; a path cannot contain a backslash."
+    if raw.startswith("/") or DRIVE.match(raw):
+        return "the path is absolute; give it relative to the dataset's root."
+    return None
+
+
+def shape_problem(path: str) -> str | None:
+    if len(path.encode()) > MAX_PATH_BYTES:
+        return f"the path is longer than {MAX_PATH_BYTES:,} bytes."
+    for segment in path.split("/"):
+        if not segment:
+            return "the path has an empty segment (// or a trailing /)."
+        if segment in {".", ".."}:
+            return f"'{segment}' is not allowed in a path."
+        if len(segment.encode()) > MAX_SEGMENT_BYTES:
+            return f"the name {segment[:40]}… is longer than {MAX_SEGMENT_BYTES} bytes."
+    return None
+
+
+def normalise_folder(raw: str) -> str:
+    """A folder given by a person: "" and "/" are the root, surrounding slashes are ignored."""
+    folder = (raw or "").strip("/")
+    return normalise_path(folder) if folder else ""
+
+
+def normalise_all(raws: Iterable[str]) -> list[str]:
+    """Every path normalised, or one ValidationError listing every problem."""
+    paths, problems, seen = [], [], set()
+    for raw in raws:
+        try:
+            path = normalise_path(raw)
+        except ValidationError as error:
+            problems.extend(error.messages)
+            continue
+        if path in seen:
+            problems.append(f"{path}: the path appears twice.")
+        seen.add(path)
+        paths.append(path)
+    if problems:
+        raise ValidationError(problems)
+    return paths
+
+
+def join(folder: str, name: str) -> str:
+    return f"{folder}/{name}" if folder else name
+
+
+def parent(path: str) -> str:
+    return path.rpartition("/")[0]
+
+
+def ancestors(path: str) -> list[str]:
+    """The folders above `path`, outermost first, without the root."""
+    parts = path.split("/")[:-1]
+    return ["/".join(parts[: index + 1]) for index in range(len(parts))]
+
+
+def breadcrumbs(path: str) -> list[tuple[str, str]]:
+    """(name, path) of each folder from the root's first child down to `path`."""
+    if not path:
+        return []
+    return [(folder.rsplit("/", 1)[-1], folder) for folder in [*ancestors(path), path]]
+
+
+def content_type_of(path: str) -> str:
+    return mimetypes.guess_type(path)[0] or "application/octet-stream"

@@ -1,0 +1,60 @@
+"""Fails runs whose worker stopped beating, so no run stays `running` for ever."""
+
+from datetime import timedelta
+
+from django.apps import apps as global_apps
+from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS
+from django.utils import timezone
+from django_q.models import Schedule
+
+from pipelines.models import STARTED, Run, Status
+from pipelines.runner.execute import end_group
+from pipelines.runner.logs import RunLog
+from pipelines.runner.run import host_name
+
+REAPER_SCHEDULE = "reap-lost-runs"
+
+
+def reap_lost_runs() -> int:
+    """Fail every started run without a heartbeat for HEARTBEAT_TIMEOUT seconds."""
+    cutoff = timezone.now() - timedelta(seconds=settings.HEARTBEAT_TIMEOUT)
+    lost = Run.objects.filter(status__in=STARTED, heartbeat_at__lt=cutoff)
+    reaped = 0
+    for run in lost:
+        reaped += reap(run, cutoff)
+    return reaped
+
+
+def reap(run: Run, cutoff) -> int:
+    now = timezone.now()
+    message = (
+        f"Worker lost: {run.worker or 'the worker'} sent no heartbeat since "
+        f"{run.heartbeat_at:%Y-%m-%d %H:%M:%S} UTC."
+    )
+    taken = Run.objects.filter(id=run.id, status__in=STARTED, heartbeat_at__lt=cutoff).update(
+        status=Status.FAILED, error=message, ended_at=now
+    )
+    if taken:
+        if run.process_group and run.worker.split(":")[0] == host_name():
+            end_group(run.process_group)
+        log = RunLog(run)
+        log.system(message)
+        log.flush()
+    return taken
+
+
+def ensure_reaper_schedule(apps=global_apps, using: str = DEFAULT_DB_ALIAS, **kwargs) -> None:
+    """The reaper runs every minute on whichever worker takes it; made once after migrating."""
+    try:
+        schedules = apps.get_model("django_q", "Schedule")
+    except LookupError:
+        return
+    schedules.objects.using(using).update_or_create(
+        name=REAPER_SCHEDULE,
+        defaults={
+            "func": "pipelines.tasks.reap_runs",
+            "schedule_type": Schedule.MINUTES,
+            "minutes": 1,
+        },
+    )

@@ -1,0 +1,139 @@
+"""Executes the harness in its own process group, watching for kills, timeouts and output."""
+
+import contextlib
+import os
+import queue
+import signal
+import subprocess
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.conf import settings
+from django.db import DatabaseError, connection
+from django.utils import timezone
+
+from pipelines.models import Run, Stream
+from pipelines.runner.logs import RunLog
+
+TICK = 0.2
+FLUSH_EVERY = 0.5
+CHECK_EVERY = 1.0
+READ_LIMIT = 64 * 1024
+
+
+@dataclass
+class Outcome:
+    returncode: int | None
+    stopped: str | None = None  # "killed" or "timeout"
+    result: dict = field(default_factory=dict)
+
+
+def execute(
+    run: Run, command: list[str], cwd: Path, env: dict, time_limit: int, log: RunLog
+) -> Outcome:
+    process = subprocess.Popen(
+        command,
+        cwd=cwd,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    Run.objects.filter(id=run.id).update(process_group=process.pid)
+    lines: queue.Queue = queue.Queue()
+    readers = [
+        start_reader(process.stdout, Stream.STDOUT, lines),
+        start_reader(process.stderr, Stream.STDERR, lines),
+    ]
+    stopped = watch(run, process, lines, time_limit, log)
+    end_group(process.pid)
+    for reader in readers:
+        reader.join(timeout=5)
+    drain(lines, log)
+    log.flush()
+    return Outcome(returncode=process.returncode, stopped=stopped)
+
+
+def start_reader(pipe, stream: str, lines: queue.Queue) -> threading.Thread:
+    def pump():
+        with pipe:
+            for raw in iter(lambda: pipe.readline(READ_LIMIT), b""):
+                text = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+                lines.put((stream, text, timezone.now()))
+
+    reader = threading.Thread(target=pump, daemon=True)
+    reader.start()
+    return reader
+
+
+def drain(lines: queue.Queue, log: RunLog) -> None:
+    while True:
+        try:
+            stream, text, at = lines.get_nowait()
+        except queue.Empty:
+            return
+        log.add(stream, text, at)
+
+
+def watch(run: Run, process, lines: queue.Queue, time_limit: int, log: RunLog) -> str | None:
+    """Stream output until the process ends; stop it on a kill request or the timeout."""
+    started = time.monotonic()
+    last_flush = last_check = last_beat = started
+    stopped = None
+    while process.poll() is None:
+        time.sleep(TICK)
+        drain(lines, log)
+        now = time.monotonic()
+        if now - last_flush >= FLUSH_EVERY:
+            guarded(log.flush)
+            last_flush = now
+        if now - last_check >= CHECK_EVERY and stopped is None:
+            last_check = now
+            beat = now - last_beat >= settings.HEARTBEAT_SECONDS
+            if beat:
+                last_beat = now
+            if guarded(lambda b=beat: kill_requested(run.id, b)):
+                stopped = "killed"
+            elif now - started > time_limit:
+                stopped = "timeout"
+            if stopped:
+                terminate(process)
+    return stopped
+
+
+def kill_requested(run_id: int, beat: bool) -> bool:
+    if beat:
+        Run.objects.filter(id=run_id).update(heartbeat_at=timezone.now())
+    return bool(Run.objects.filter(id=run_id).values_list("kill_requested", flat=True).first())
+
+
+def guarded(action):
+    """Run a database action; a dropped connection is reopened on the next call."""
+    try:
+        return action()
+    except DatabaseError:
+        connection.close()
+        return None
+
+
+def terminate(process) -> None:
+    """SIGTERM to the group, then SIGKILL once the grace period is over."""
+    signal_group(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=settings.KILL_GRACE_SECONDS)
+    except subprocess.TimeoutExpired:
+        signal_group(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def end_group(pgid: int) -> None:
+    """No process the run started outlives it."""
+    signal_group(pgid, signal.SIGKILL)
+
+
+def signal_group(pgid: int, signum: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, signum)

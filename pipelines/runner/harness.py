@@ -1,0 +1,76 @@
+"""Runs inside the package's environment: imports train.Main and calls the pipeline's methods.
+
+Standard library only. Called as `python -u harness.py <spec.json>` with the package
+folder as working directory; writes the outcome (score or error) to the spec's
+result file.
+"""
+
+import json
+import os
+import sys
+import traceback
+from pathlib import Path
+
+TRACEBACK_LINES = 12
+
+
+def has_files(folder: str) -> bool:
+    return any(path.is_file() for path in Path(folder).rglob("*"))
+
+
+def point_to(variables: list[str], folder: str) -> None:
+    for variable in variables:
+        os.environ[variable] = folder
+
+
+def run_training(model, spec: dict) -> dict:
+    model.train(spec["data"])
+    model.save()
+    return {}
+
+
+def run_evaluation(model, spec: dict) -> dict:
+    return {"score": float(model.evaluate(spec["evaluation"]))}
+
+
+def run_full(model, spec: dict) -> dict:
+    model.process_data(spec["data"])
+    training = spec["training"]
+    if not has_files(training):
+        print(f"process_data wrote nothing to {training}; training on the input folder instead.")
+        training = spec["data"]
+        point_to(["training_data_directory"], training)
+    model.train(training)
+    evaluation = spec["evaluation"]
+    if not has_files(evaluation) and spec.get("evaluation_fallback"):
+        print(f"process_data wrote nothing to {evaluation}; evaluating on the evaluation folder.")
+        evaluation = spec["evaluation_fallback"]
+        point_to(["evaluation_data_directory", "test_data_directory"], evaluation)
+    score = float(model.evaluate(evaluation))
+    model.save()
+    return {"score": score}
+
+
+STEPS = {"training": run_training, "evaluation": run_evaluation, "full": run_full}
+
+
+def main() -> int:
+    spec = json.loads(Path(sys.argv[1]).read_text())
+    sys.path.insert(0, os.getcwd())
+    try:
+        from train import Main
+
+        outcome = STEPS[spec["type"]](Main(), spec)
+        code = 0
+    except BaseException as error:  # the user's code may raise anything, SystemExit included
+        traceback.print_exc()
+        lines = traceback.format_exception(error)
+        tail = "".join(lines).rstrip().splitlines()[-TRACEBACK_LINES:]
+        outcome = {"error": f"{type(error).__name__}: {error}", "traceback": tail}
+        code = 1
+    Path(spec["result"]).write_text(json.dumps(outcome))
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,178 @@
+"""One run on a worker: claim -> stage -> environment -> execute -> publish -> clean up."""
+
+import json
+import logging
+import os
+import socket
+from pathlib import Path
+
+from django.conf import settings
+from django.utils import timezone
+
+from pipelines.models import Run, Status
+from pipelines.runner.environments import ensure_environment
+from pipelines.runner.execute import Outcome, execute
+from pipelines.runner.logs import RunLog
+from pipelines.runner.publish import publish_success, upload_artifacts
+from pipelines.runner.stage import stage
+from pipelines.runner.workspace import Workspace
+
+logger = logging.getLogger(__name__)
+HARNESS = Path(__file__).with_name("harness.py")
+
+
+def host_name() -> str:
+    return settings.WORKER_NAME or socket.gethostname()
+
+
+def worker_name() -> str:
+    return f"{host_name()}:{os.getpid()}"
+
+
+def claim(run_id: int) -> Run | None:
+    """Take a scheduled run; a second delivery of the same task finds nothing to take."""
+    now = timezone.now()
+    taken = Run.objects.filter(id=run_id, status=Status.SCHEDULED, kill_requested=False).update(
+        status=Status.RUNNING,
+        started_at=now,
+        heartbeat_at=now,
+        worker=worker_name(),
+        waiting_reason="",
+    )
+    if not taken:
+        return None
+    return Run.objects.select_related(
+        "project", "package_version__package", "input_dataset", "evaluation_dataset"
+    ).get(id=run_id)
+
+
+def run_pipeline(run_id: int) -> None:
+    run = claim(run_id)
+    if run is None:
+        logger.info("Run %s was not scheduled any more; nothing to do.", run_id)
+        return
+    workspace = Workspace.create(run.id)
+    log = RunLog(run)
+    snapshots = []
+    try:
+        log.system(f"Run {run.id} started on {run.worker}.")
+        snapshots = stage(run, workspace, log)
+        log.flush()
+        python = ensure_environment(
+            run.package_version.package.python_version,
+            run.package_version.requirements,
+            on_build=lambda: mark_packaging(run, log),
+        )
+        Run.objects.filter(id=run.id, status=Status.PACKAGING).update(status=Status.RUNNING)
+        outcome = execute_harness(run, workspace, python, log)
+        upload_artifacts(run, workspace.inside(run.parameters["artifacts_directory"]), log)
+        finish(run, workspace, outcome, snapshots, log)
+    except Exception as error:
+        logger.exception("Run %s failed", run.id)
+        fail(run, f"{type(error).__name__}: {error}", log)
+    finally:
+        log.flush()
+        workspace.remove()
+        for snapshot in snapshots:
+            if not Run.objects.filter(snapshot=snapshot).exists():
+                snapshot.delete()
+
+
+def mark_packaging(run: Run, log: RunLog) -> None:
+    log.system("Building the package's environment; later runs reuse it.")
+    log.flush()
+    Run.objects.filter(id=run.id).update(status=Status.PACKAGING)
+
+
+def execute_harness(run: Run, workspace: Workspace, python: Path, log: RunLog) -> Outcome:
+    spec = harness_spec(run, workspace)
+    workspace.spec.write_text(json.dumps(spec))
+    (workspace.root / "harness.py").write_text(HARNESS.read_text())
+    command = [str(python), "-u", str(workspace.root / "harness.py"), str(workspace.spec)]
+    log.system(f"Calling the {run.type} steps of train.Main.")
+    log.flush()
+    outcome = execute(
+        run,
+        command,
+        workspace.package,
+        user_environment(run, workspace, python),
+        run.time_limit,
+        log,
+    )
+    if workspace.result.exists():
+        outcome.result = json.loads(workspace.result.read_text())
+    return outcome
+
+
+def harness_spec(run: Run, workspace: Workspace) -> dict:
+    evaluation_staged = run.evaluation_dataset_id is not None
+    if run.type == "full":
+        training, evaluation = workspace.training_split, workspace.evaluation_split
+    else:
+        training = workspace.data
+        evaluation = workspace.test_data
+    return {
+        "type": run.type,
+        "data": str(workspace.data if run.input_dataset_id else workspace.test_data),
+        "training": str(training),
+        "evaluation": str(evaluation),
+        "evaluation_fallback": str(workspace.test_data) if evaluation_staged else None,
+        "result": str(workspace.result),
+    }
+
+
+def user_environment(run: Run, workspace: Workspace, python: Path) -> dict[str, str]:
+    """Parameters and the run's folders; none of the service's own settings or secrets."""
+    spec = harness_spec(run, workspace)
+    artifacts = workspace.inside(run.parameters["artifacts_directory"])
+    artifacts.mkdir(parents=True, exist_ok=True)
+    env = {
+        **run.parameters,
+        "PATH": f"{python.parent}:/usr/local/bin:/usr/bin:/bin",
+        "HOME": str(workspace.home),
+        "TMPDIR": str(workspace.tmp),
+        "LANG": "C.UTF-8",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "VIRTUAL_ENV": str(python.parent.parent),
+        "artifacts_directory": str(artifacts),
+        "data_directory": spec["data"],
+        "training_data_directory": spec["training"],
+        "evaluation_data_directory": spec["evaluation"],
+        "test_data_directory": spec["evaluation"],
+    }
+    if run.gpu and "CUDA_VISIBLE_DEVICES" in os.environ:
+        env["CUDA_VISIBLE_DEVICES"] = os.environ["CUDA_VISIBLE_DEVICES"]
+    return env
+
+
+def finish(run: Run, workspace: Workspace, outcome: Outcome, snapshots: list, log: RunLog) -> None:
+    if outcome.stopped == "killed":
+        end(run, Status.KILLED, "Killed on request.", log)
+    elif outcome.stopped == "timeout":
+        fail(run, f"Timed out: the run took longer than {run.time_limit} seconds.", log)
+    elif outcome.returncode != 0 or "error" in outcome.result:
+        fail(run, failure_message(outcome), log)
+    else:
+        keep = run.parameters.get("save_training_data", "false").lower() == "true"
+        snapshot = snapshots[0] if keep and run.input_dataset_id and snapshots else None
+        publish_success(run, workspace, outcome.result.get("score"), snapshot)
+        log.system("Run successful.")
+
+
+def failure_message(outcome: Outcome) -> str:
+    if "error" in outcome.result:
+        return "\n".join([outcome.result["error"], *outcome.result.get("traceback", [])])
+    return f"The run's process ended with exit code {outcome.returncode} and no result."
+
+
+def fail(run: Run, error: str, log: RunLog) -> None:
+    end(run, Status.FAILED, error, log)
+
+
+def end(run: Run, status: str, error: str, log: RunLog) -> None:
+    log.system(error.splitlines()[0] if error else status)
+    log.flush()
+    now = timezone.now()
+    Run.objects.filter(id=run.id, status__in=[Status.RUNNING, Status.PACKAGING]).update(
+        status=status, error=error, ended_at=now, heartbeat_at=now
+    )

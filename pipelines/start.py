@@ -1,0 +1,75 @@
+"""Creating pipelines, starting their runs and stopping them."""
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django_q.tasks import async_task
+
+from pipelines.models import STARTED, Pipeline, Run, ScheduleKind, Status
+
+GPU_WAIT = "Waiting for a GPU worker (queue {cluster})."
+
+
+@transaction.atomic
+def create_pipeline(project, data: dict, user) -> Pipeline:
+    pipeline = Pipeline.objects.create(
+        project=project,
+        name=data["name"],
+        type=data["type"],
+        package_version=data["package_version"],
+        input_dataset=data.get("input_dataset"),
+        input_path=data.get("input_path") or "",
+        evaluation_dataset=data.get("evaluation_dataset"),
+        evaluation_path=data.get("evaluation_path") or "",
+        parameters=data["parameters"],
+        gpu=data.get("gpu") or False,
+        timeout=data.get("timeout"),
+        schedule_kind=data.get("schedule_kind") or ScheduleKind.NOW,
+        created_by=user,
+    )
+    if pipeline.schedule_kind == ScheduleKind.NOW:
+        start_run(pipeline)
+    return pipeline
+
+
+def start_run(pipeline: Pipeline) -> Run:
+    """A new run of the pipeline's definition, queued once the transaction commits."""
+    run = Run.objects.create(
+        project_id=pipeline.project_id,
+        pipeline=pipeline,
+        pipeline_name=pipeline.name,
+        type=pipeline.type,
+        package_version=pipeline.package_version,
+        input_dataset=pipeline.input_dataset,
+        input_path=pipeline.input_path,
+        evaluation_dataset=pipeline.evaluation_dataset,
+        evaluation_path=pipeline.evaluation_path,
+        parameters=pipeline.all_parameters,
+        gpu=pipeline.gpu,
+        time_limit=pipeline.time_limit,
+        waiting_reason=GPU_WAIT.format(cluster=settings.GPU_CLUSTER) if pipeline.gpu else "",
+    )
+    transaction.on_commit(lambda: enqueue(run))
+    return run
+
+
+def enqueue(run: Run) -> None:
+    options = {"cluster": settings.GPU_CLUSTER} if run.gpu else {}
+    async_task("pipelines.tasks.execute_run", run.id, task_name=f"run-{run.id}", **options)
+
+
+def request_kill(run: Run) -> None:
+    """A scheduled run ends at once and never starts; a started one is stopped by its runner."""
+    now = timezone.now()
+    Run.objects.filter(id=run.id, status=Status.SCHEDULED).update(
+        status=Status.KILLED, ended_at=now, kill_requested=True, error="Killed before it started."
+    )
+    Run.objects.filter(id=run.id, status__in=STARTED).update(kill_requested=True)
+
+
+@transaction.atomic
+def delete_pipeline(pipeline: Pipeline) -> None:
+    """Removes the definition; its runs and what they made stay."""
+    for run in pipeline.runs.filter(status__in=[Status.SCHEDULED, *STARTED]):
+        request_kill(run)
+    pipeline.delete()

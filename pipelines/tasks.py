@@ -1,0 +1,12 @@
+"""Task entry points: they receive ids and hand over to the runner."""
+
+from pipelines.reaper import reap_lost_runs
+from pipelines.runner.run import run_pipeline
+
+
+def execute_run(run_id: int) -> None:
+    run_pipeline(run_id)
+
+
+def reap_runs() -> int:
+    return reap_lost_runs()
