@@ -1,5 +1,7 @@
 """The JSON API of API.md: bearer tokens, the error shape, pagination, projects."""
 
+import json
+
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404
@@ -83,6 +85,16 @@ def check_form(form) -> dict:
             {field: [str(error) for error in errors] for field, errors in form.errors.items()}
         )
     return form.cleaned_data
+
+
+def json_object(body: bytes) -> dict:
+    try:
+        payload = json.loads(body or b"{}")
+    except json.JSONDecodeError:
+        raise ValidationError({"body": "The body is not valid JSON."}) from None
+    if not isinstance(payload, dict):
+        raise ValidationError({"body": "The body must be a JSON object."})
+    return payload
 
 
 def paginated(request, items, serialize) -> dict:

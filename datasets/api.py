@@ -1,12 +1,9 @@
-import json
-
-from django.core.exceptions import ValidationError
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from ninja import Router
 
 from aicenter.access import project_for
-from aicenter.api import BINARY, STRING, check_form, multipart_body, paginated
+from aicenter.api import BINARY, STRING, check_form, json_object, multipart_body, paginated
 from aicenter.models import Role
 from aicenter.store import get_store
 from datasets.access import dataset_in, entry_in, file_in, folder_in
@@ -91,16 +88,6 @@ def upload_data(upload: Upload) -> dict:
         "replaced": sorted(upload.replaced),
         "files": [file_data(file) for file in upload.files],
     }
-
-
-def json_object(body: bytes) -> dict:
-    try:
-        payload = json.loads(body or b"{}")
-    except json.JSONDecodeError:
-        raise ValidationError({"body": "The body is not valid JSON."}) from None
-    if not isinstance(payload, dict):
-        raise ValidationError({"body": "The body must be a JSON object."})
-    return payload
 
 
 def summarised(project, dataset_id: int) -> Dataset:

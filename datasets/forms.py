@@ -1,6 +1,6 @@
 from django import forms
 
-from datasets.models import name_characters
+from aicenter.validators import name_characters
 
 
 class DatasetForm(forms.Form):

@@ -3,7 +3,6 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Count, Exists, OuterRef, Q, Sum, Value
 from django.db.models.functions import Substr
@@ -12,14 +11,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from aicenter.models import Project
+from aicenter.validators import name_characters
 from datasets.paths import MAX_PATH_BYTES, ancestors, breadcrumbs, join, parent
 
 BATCH = 1000
-
-name_characters = RegexValidator(
-    r"^[A-Za-z][A-Za-z0-9_-]{0,79}$",
-    "Use letters, digits, - and _, starting with a letter (at most 80).",
-)
 
 
 class BlobQuerySet(models.QuerySet):

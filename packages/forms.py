@@ -1,6 +1,7 @@
 from django import forms
 
-from packages.models import PYTHON_VERSIONS, MLPackage, name_characters, not_a_keyword
+from aicenter.validators import name_characters
+from packages.models import PYTHON_VERSIONS, MLPackage, not_a_keyword
 
 ZIP_INPUT = forms.ClearableFileInput(attrs={"accept": ".zip,application/zip"})
 

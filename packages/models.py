@@ -2,21 +2,16 @@ import keyword
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Count, Max
 from django.urls import reverse
 from django.utils import timezone
 
 from aicenter.models import Project
+from aicenter.validators import name_characters
 from packages.contract import PipelineType
 
 PYTHON_VERSIONS = [("3.12", "Python 3.12"), ("3.13", "Python 3.13")]
-
-name_characters = RegexValidator(
-    r"^[A-Za-z][A-Za-z0-9_-]{0,79}$",
-    "Use letters, digits, - and _, starting with a letter (at most 80).",
-)
 
 
 def not_a_keyword(name: str) -> None:

@@ -1,12 +1,11 @@
 import json
 
-from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from ninja import Router
 
 from aicenter.access import project_for
-from aicenter.api import check_form, paginated
+from aicenter.api import check_form, json_object, paginated
 from aicenter.models import Role
 from aicenter.store import get_store
 from datasets.zips import zip_response, zip_stream
@@ -108,12 +107,8 @@ def run_in(project, run_id: int) -> Run:
 
 
 def form_data(body: bytes) -> dict:
-    try:
-        payload = json.loads(body or b"{}")
-    except json.JSONDecodeError:
-        raise ValidationError({"body": "The body is not valid JSON."}) from None
-    if not isinstance(payload, dict):
-        raise ValidationError({"body": "The body must be a JSON object."})
+    """The JSON body of API.md, in the fields of PipelineForm."""
+    payload = json_object(body)
     schedule = payload.pop("schedule", None) or {"kind": "now"}
     payload["schedule_kind"] = schedule.get("kind") if isinstance(schedule, dict) else None
     if "parameters" in payload:

@@ -19,15 +19,9 @@ class ScheduleKind(models.TextChoices):
     RECURRING = "recurring", "Recurring"
 
 
-class Pipeline(models.Model):
-    """A definition: what to run on which data, with which parameters, and when."""
+class DataChoice(models.Model):
+    """The dataset folders a pipeline reads; a run keeps its own copy of the choice."""
 
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="pipelines")
-    name = models.CharField(max_length=100)
-    type = models.CharField(max_length=12, choices=PipelineType.choices)
-    package_version = models.ForeignKey(
-        PackageVersion, on_delete=models.CASCADE, related_name="pipelines"
-    )
     input_dataset = models.ForeignKey(
         "datasets.Dataset", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -36,6 +30,20 @@ class Pipeline(models.Model):
         "datasets.Dataset", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     evaluation_path = models.CharField(max_length=1024, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class Pipeline(DataChoice):
+    """A definition: what to run on which data, with which parameters, and when."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="pipelines")
+    name = models.CharField(max_length=100)
+    type = models.CharField(max_length=12, choices=PipelineType.choices)
+    package_version = models.ForeignKey(
+        PackageVersion, on_delete=models.CASCADE, related_name="pipelines"
+    )
     parameters = models.JSONField(default=dict)
     gpu = models.BooleanField(default=False)
     timeout = models.PositiveIntegerField(
@@ -90,7 +98,7 @@ class RunQuerySet(models.QuerySet):
         return self.filter(project=project)
 
 
-class Run(models.Model):
+class Run(DataChoice):
     """One execution of a pipeline. It keeps what it ran even if the pipeline is removed."""
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="runs")
@@ -102,14 +110,6 @@ class Run(models.Model):
     package_version = models.ForeignKey(
         PackageVersion, on_delete=models.CASCADE, related_name="runs"
     )
-    input_dataset = models.ForeignKey(
-        "datasets.Dataset", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    input_path = models.CharField(max_length=1024, blank=True)
-    evaluation_dataset = models.ForeignKey(
-        "datasets.Dataset", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    evaluation_path = models.CharField(max_length=1024, blank=True)
     parameters = models.JSONField(default=dict, help_text="Every parameter, defaults included.")
     gpu = models.BooleanField(default=False)
     time_limit = models.PositiveIntegerField(help_text="Seconds the run may take.")

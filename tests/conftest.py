@@ -22,6 +22,12 @@ def isolated_store(request, settings, tmp_path):
     return settings.STORE
 
 
+@pytest.fixture(autouse=True)
+def fast_passwords(settings):
+    """Hashing persona passwords properly costs most of a test's time and proves nothing."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def owner(db):
     return make_user("olivia")
