@@ -16,6 +16,7 @@ from packages.examples import EXAMPLES
 from packages.models import PackageVersion
 from pipelines.models import Run, Status
 from pipelines.reaper import reap_lost_runs
+from pipelines.runner.run import run_pipeline
 from tests.factories import api_client
 from tests.integration.conftest import wait_for
 from tests.pipelines.builders import dataset_with, example_version, package_version_with
@@ -69,6 +70,12 @@ def started_run(api, project, version, **fields) -> int:
     return create_pipeline(api, project, version, **fields)["runs"][0]["id"]
 
 
+def streamed_zip(response) -> zipfile.ZipFile:
+    content = b"".join(response.streaming_content)
+    assert int(response["Content-Length"]) == len(content)
+    return zipfile.ZipFile(io.BytesIO(content))
+
+
 def zip_names(version: PackageVersion) -> set[str]:
     return set(zipfile.ZipFile(io.BytesIO(get_store().get_bytes(version.zip_key))).namelist())
 
@@ -104,6 +111,9 @@ def test_training_runs_make_minor_versions_holding_the_saved_model(
     assert snapshot["items"] == [
         {"path": "flowers.csv", "size": input_file.size, "sha256": input_file.sha256_id}
     ]
+    archive = streamed_zip(api.get(f"/api/v1/projects/{project.id}/runs/{first.id}/snapshot.zip"))
+    expected = (EXAMPLES.parent / "datasets" / "flowers" / "train" / "flowers.csv").read_bytes()
+    assert {name: archive.read(name) for name in archive.namelist()} == {"flowers.csv": expected}
 
 
 def test_results_json_has_the_documented_shape(workers, api, project, owner, flowers):
@@ -142,6 +152,8 @@ def test_artifacts_are_listed_and_downloadable(workers, api, project, owner, flo
     assert response.status_code == 302
     stored = get_store().get_bytes(f"runs/{run.id}/artifacts/centroids.json")
     assert set(json.loads(stored)) == {"setosa", "versicolor", "virginica"}
+    archive = streamed_zip(api.get(f"/api/v1/projects/{project.id}/runs/{run.id}/artifacts.zip"))
+    assert archive.read("centroids.json") == stored
 
 
 def test_evaluation_records_the_score_on_run_and_version(workers, api, project, owner, flowers):
@@ -264,8 +276,6 @@ def test_a_killed_scheduled_run_never_starts(api, project, owner, flowers):
     version = example_version(project, owner)
     run_id = started_run(api, project, version, input_dataset=flowers.id)
     api.post(f"/api/v1/projects/{project.id}/runs/{run_id}/kill")
-    from pipelines.runner.run import run_pipeline
-
     run_pipeline(run_id)
     run = Run.objects.get(id=run_id)
     assert run.status == Status.KILLED
@@ -285,7 +295,8 @@ def test_a_lost_worker_is_reaped_and_the_next_run_succeeds_elsewhere(
     run = Run.objects.get(id=run_id)
     assert run.status == Status.FAILED
     assert run.error.startswith("Worker lost: host-a:")
-    os.killpg(group, signal.SIGKILL) if process_exists(group) else None
+    if process_exists(group):
+        os.killpg(group, signal.SIGKILL)
 
     workers.start("host-b", **FAST)
     healthy = example_version(project, owner, "flowers-stdlib")
