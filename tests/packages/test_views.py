@@ -102,6 +102,7 @@ def test_package_page_shows_versions_and_a_chart_once_scored(project, viewer_cli
     response = viewer_client.get(url)
     assert response.context["chart"]["points"][0]["label"] == "1.0"
     assert "<svg" in response.text
+    assert "<td>0.8200</td>" in response.text
 
 
 def test_version_page_lists_files_requirements_and_types(project, viewer_client, version):
