@@ -5,11 +5,11 @@ import shutil
 import zipfile
 from pathlib import Path
 
-from datasets.models import Blob
-from datasets.snapshots import take_snapshot
 from django.conf import settings
 
 from aicenter.store import get_store
+from datasets.models import Blob
+from datasets.snapshots import take_snapshot
 from pipelines.models import Run
 from pipelines.runner.logs import RunLog
 from pipelines.runner.workspace import Workspace
