@@ -81,7 +81,7 @@ def drain(lines: queue.Queue, log: RunLog) -> None:
 def watch(run: Run, process, lines: queue.Queue, time_limit: int, log: RunLog) -> str | None:
     """Stream output until the process ends; stop it on a kill request or the timeout."""
     started = time.monotonic()
-    last_flush = last_check = last_beat = started
+    last_flush = last_check = started
     stopped = None
     while process.poll() is None:
         time.sleep(TICK)
@@ -92,10 +92,7 @@ def watch(run: Run, process, lines: queue.Queue, time_limit: int, log: RunLog) -
             last_flush = now
         if now - last_check >= CHECK_EVERY and stopped is None:
             last_check = now
-            beat = now - last_beat >= settings.HEARTBEAT_SECONDS
-            if beat:
-                last_beat = now
-            if guarded(lambda b=beat: kill_requested(run.id, b)):
+            if guarded(lambda: kill_requested(run.id)):
                 stopped = "killed"
             elif now - started > time_limit:
                 stopped = "timeout"
@@ -104,9 +101,7 @@ def watch(run: Run, process, lines: queue.Queue, time_limit: int, log: RunLog) -
     return stopped
 
 
-def kill_requested(run_id: int, beat: bool) -> bool:
-    if beat:
-        Run.objects.filter(id=run_id).update(heartbeat_at=timezone.now())
+def kill_requested(run_id: int) -> bool:
     return bool(Run.objects.filter(id=run_id).values_list("kill_requested", flat=True).first())
 
 

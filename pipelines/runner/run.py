@@ -12,6 +12,7 @@ from django.utils import timezone
 from pipelines.models import Run, Status
 from pipelines.runner.environments import ensure_environment
 from pipelines.runner.execute import Outcome, execute
+from pipelines.runner.heartbeat import Heartbeat
 from pipelines.runner.logs import RunLog
 from pipelines.runner.publish import publish_success, upload_artifacts
 from pipelines.runner.stage import stage
@@ -53,20 +54,10 @@ def run_pipeline(run_id: int) -> None:
         return
     workspace = Workspace.create(run.id)
     log = RunLog(run)
-    snapshots = []
+    snapshots: list = []
     try:
-        log.system(f"Run {run.id} started on {run.worker}.")
-        snapshots = stage(run, workspace, log)
-        log.flush()
-        python = ensure_environment(
-            run.package_version.package.python_version,
-            run.package_version.requirements,
-            on_build=lambda: mark_packaging(run, log),
-        )
-        Run.objects.filter(id=run.id, status=Status.PACKAGING).update(status=Status.RUNNING)
-        outcome = execute_harness(run, workspace, python, log)
-        upload_artifacts(run, workspace.inside(run.parameters["artifacts_directory"]), log)
-        finish(run, workspace, outcome, snapshots, log)
+        with Heartbeat(run.id):
+            carry_out(run, workspace, log, snapshots)
     except Exception as error:
         logger.exception("Run %s failed", run.id)
         fail(run, f"{type(error).__name__}: {error}", log)
@@ -76,6 +67,21 @@ def run_pipeline(run_id: int) -> None:
         for snapshot in snapshots:
             if not Run.objects.filter(snapshot=snapshot).exists():
                 snapshot.delete()
+
+
+def carry_out(run: Run, workspace: Workspace, log: RunLog, snapshots: list) -> None:
+    log.system(f"Run {run.id} started on {run.worker}.")
+    snapshots.extend(stage(run, workspace, log))
+    log.flush()
+    python = ensure_environment(
+        run.package_version.package.python_version,
+        run.package_version.requirements,
+        on_build=lambda: mark_packaging(run, log),
+    )
+    Run.objects.filter(id=run.id, status=Status.PACKAGING).update(status=Status.RUNNING)
+    outcome = execute_harness(run, workspace, python, log)
+    upload_artifacts(run, workspace.inside(run.parameters["artifacts_directory"]), log)
+    finish(run, workspace, outcome, snapshots, log)
 
 
 def mark_packaging(run: Run, log: RunLog) -> None:
@@ -91,14 +97,8 @@ def execute_harness(run: Run, workspace: Workspace, python: Path, log: RunLog) -
     command = [str(python), "-u", str(workspace.root / "harness.py"), str(workspace.spec)]
     log.system(f"Calling the {run.type} steps of train.Main.")
     log.flush()
-    outcome = execute(
-        run,
-        command,
-        workspace.package,
-        user_environment(run, workspace, python),
-        run.time_limit,
-        log,
-    )
+    env = user_environment(run, workspace, python, spec)
+    outcome = execute(run, command, workspace.package, env, run.time_limit, log)
     if workspace.result.exists():
         outcome.result = json.loads(workspace.result.read_text())
     return outcome
@@ -121,9 +121,8 @@ def harness_spec(run: Run, workspace: Workspace) -> dict:
     }
 
 
-def user_environment(run: Run, workspace: Workspace, python: Path) -> dict[str, str]:
+def user_environment(run: Run, workspace: Workspace, python: Path, spec: dict) -> dict[str, str]:
     """Parameters and the run's folders; none of the service's own settings or secrets."""
-    spec = harness_spec(run, workspace)
     artifacts = workspace.inside(run.parameters["artifacts_directory"])
     artifacts.mkdir(parents=True, exist_ok=True)
     env = {
