@@ -1,0 +1,39 @@
+from django.contrib import admin
+
+from pipelines.models import Artifact, LogLine, Pipeline, Run
+
+
+@admin.register(Pipeline)
+class PipelineAdmin(admin.ModelAdmin):
+    list_display = ["name", "project", "type", "package_version", "schedule_kind", "created_at"]
+    list_filter = ["type", "schedule_kind", "gpu"]
+    search_fields = ["name", "project__name"]
+    raw_id_fields = ["package_version", "input_dataset", "evaluation_dataset"]
+
+
+@admin.register(Run)
+class RunAdmin(admin.ModelAdmin):
+    list_display = ["id", "pipeline_name", "project", "type", "status", "worker", "created_at"]
+    list_filter = ["status", "type", "gpu"]
+    search_fields = ["pipeline_name", "worker"]
+    raw_id_fields = [
+        "pipeline",
+        "package_version",
+        "produced_version",
+        "snapshot",
+        "input_dataset",
+        "evaluation_dataset",
+    ]
+
+
+@admin.register(LogLine)
+class LogLineAdmin(admin.ModelAdmin):
+    list_display = ["run", "n", "time", "stream", "text"]
+    list_filter = ["stream"]
+    raw_id_fields = ["run"]
+
+
+@admin.register(Artifact)
+class ArtifactAdmin(admin.ModelAdmin):
+    list_display = ["path", "run", "size"]
+    raw_id_fields = ["run"]
