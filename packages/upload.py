@@ -103,25 +103,30 @@ def checked_zip(file: UploadedFile):
     """The upload on disk with its hash, once every check passed; else ValidationError."""
     with tempfile.TemporaryDirectory(dir=settings.FILE_UPLOAD_TEMP_DIR) as folder:
         path = Path(folder) / "package.zip"
+        file.seek(0)
         with open(path, "wb") as out:
-            file.seek(0)
-            for chunk in file.chunks(CHUNK):
-                out.write(chunk)
-        yield inspect(path)
+            size, sha256 = hashed_copy(file.chunks(CHUNK), out)
+        yield inspect(path, size, sha256)
 
 
 def hash_file(path: Path) -> tuple[int, str]:
-    digest, size = hashlib.sha256(), 0
     with open(path, "rb") as source:
-        while chunk := source.read(CHUNK):
-            digest.update(chunk)
-            size += len(chunk)
+        return hashed_copy(iter(lambda: source.read(CHUNK), b""))
+
+
+def hashed_copy(chunks, out=None) -> tuple[int, str]:
+    """Size and sha256 of the chunks, written to `out` on the way when given."""
+    digest, size = hashlib.sha256(), 0
+    for chunk in chunks:
+        digest.update(chunk)
+        size += len(chunk)
+        if out is not None:
+            out.write(chunk)
     return size, digest.hexdigest()
 
 
-def inspect(path: Path) -> CheckedZip:
+def inspect(path: Path, size: int, sha256: str) -> CheckedZip:
     """The zip's facts once every check passed; else ValidationError listing every problem."""
-    size, sha256 = hash_file(path)
     archive, problems = open_zip(path)
     if archive is None:
         raise ValidationError({"file": problems})

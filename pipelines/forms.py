@@ -2,6 +2,7 @@ from pathlib import PurePosixPath
 
 from django import forms
 
+from datasets.models import Dataset
 from packages.contract import NEEDED_METHODS, PipelineType
 from packages.models import MLPackage
 from pipelines.models import DEFAULT_PARAMETERS, ENV_NAME, ScheduleKind
@@ -25,8 +26,6 @@ class PipelineForm(forms.Form):
 
     def __init__(self, project, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        from datasets.models import Dataset
-
         self.project = project
         self.fields["package"].queryset = MLPackage.objects.filter(project=project)
         datasets = Dataset.objects.filter(project=project)

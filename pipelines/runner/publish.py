@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from aicenter.store import check_key, get_store
 from packages.contract import PipelineType
-from packages.upload import inspect, register_trained_version, stored
+from packages.upload import hash_file, inspect, register_trained_version, stored
 from pipelines.models import Artifact, Run, Status
 from pipelines.runner.logs import RunLog
 from pipelines.runner.workspace import Workspace, regular_files
@@ -54,7 +54,10 @@ def zip_package(workspace: Workspace) -> Path:
 def publish_success(run: Run, workspace: Workspace, score: float | None, snapshot) -> None:
     ended = timezone.now()
     makes_version = run.type in {PipelineType.TRAINING, PipelineType.FULL}
-    checked = inspect(zip_package(workspace)) if makes_version else None
+    checked = None
+    if makes_version:
+        archive = zip_package(workspace)
+        checked = inspect(archive, *hash_file(archive))
     with stored_if(checked, run.project), transaction.atomic():
         version = register_trained_version(run.package_version, checked, score) if checked else None
         if run.type == PipelineType.EVALUATION:
