@@ -15,15 +15,16 @@ router = Router(tags=["packages"])
 
 
 def version_data(version: PackageVersion) -> dict:
+    run = version.trained_by
     return {
         "version": version.label,
         "major": version.major,
         "minor": version.minor,
         "source": version.source,
-        "run": None,
+        "run": run.id if run else None,
         "parent": version.parent.label if version.parent_id else None,
         "score": version.score,
-        "snapshot": None,
+        "snapshot": run.snapshot_id if run else None,
         "supported_types": version.supported_types,
         "size": version.size,
         "sha256": version.sha256,
@@ -42,7 +43,7 @@ def package_data(package: MLPackage) -> dict:
 
 
 def with_versions(package: MLPackage) -> dict:
-    versions = package.versions.select_related("parent")
+    versions = package.versions.select_related("parent", "made_by")
     return {**package_data(package), "versions": [version_data(v) for v in versions]}
 
 

@@ -1,7 +1,7 @@
 import keyword
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db import models
 from django.db.models import Count, Max
 from django.urls import reverse
@@ -104,6 +104,14 @@ class PackageVersion(models.Model):
     @property
     def label(self) -> str:
         return f"{self.major}.{self.minor}"
+
+    @property
+    def trained_by(self):
+        """The run that made this version, or None for an uploaded one."""
+        try:
+            return self.made_by
+        except ObjectDoesNotExist:
+            return None
 
     @property
     def download_name(self) -> str:

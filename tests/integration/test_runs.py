@@ -102,6 +102,13 @@ def test_training_runs_make_minor_versions_holding_the_saved_model(
     assert model_file in zip_names(first.produced_version)
     assert first.produced_version.parent == version
 
+    base = f"/api/v1/projects/{project.id}/packages/{version.package_id}/versions"
+    made = api.get(f"{base}/1.1").json()
+    assert (made["source"], made["run"], made["parent"]) == ("run", first.id, "1.0")
+    assert first.snapshot_id is not None
+    assert made["snapshot"] == first.snapshot_id
+    assert api.get(f"{base}/1.0").json()["run"] is None
+
     again = api.post(f"/api/v1/projects/{project.id}/pipelines/{pipeline['id']}/runs").json()
     second = finished(again["id"])
     assert second.produced_version.label == "1.2"
