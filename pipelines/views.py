@@ -1,5 +1,5 @@
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import render
 
 from aicenter.access import project_for
 from pipelines.models import Pipeline, Run
@@ -12,22 +12,3 @@ def pipelines_list(request, project_id: int):
     runs = Run.objects.for_project(project).select_related("package_version__package")[:50]
     context = {"project": project, "section": "pipelines", "pipelines": pipelines, "runs": runs}
     return render(request, "pipelines/list.html", context)
-
-
-@login_required
-def run_detail(request, project_id: int, run_id: int):
-    project = project_for(request.user, project_id)
-    run = get_object_or_404(
-        Run.objects.for_project(project).select_related(
-            "package_version__package", "produced_version", "input_dataset", "evaluation_dataset"
-        ),
-        id=run_id,
-    )
-    context = {
-        "project": project,
-        "section": "pipelines",
-        "run": run,
-        "log_lines": run.log_lines.order_by("-n")[:500][::-1],
-        "artifacts": run.artifacts.all()[:200],
-    }
-    return render(request, "pipelines/run.html", context)
