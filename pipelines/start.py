@@ -32,22 +32,37 @@ def create_pipeline(project, data: dict, user) -> Pipeline:
     return pipeline
 
 
+# What a new run copies from its pipeline, or from an earlier run when it is run again.
+COPIED = [
+    "project_id",
+    "type",
+    "package_version_id",
+    "input_dataset_id",
+    "input_path",
+    "evaluation_dataset_id",
+    "evaluation_path",
+    "gpu",
+    "time_limit",
+]
+
+
 def start_run(pipeline: Pipeline) -> Run:
     """A new run of the pipeline's definition, queued once the transaction commits."""
+    return queue_run(pipeline, pipeline, pipeline.name, pipeline.all_parameters)
+
+
+def run_again(run: Run) -> Run:
+    """A new run of exactly what an earlier run ran, even if its pipeline changed since."""
+    return queue_run(run, run.pipeline, run.pipeline_name, run.parameters)
+
+
+def queue_run(source: Pipeline | Run, pipeline: Pipeline | None, name: str, parameters) -> Run:
     run = Run.objects.create(
-        project_id=pipeline.project_id,
         pipeline=pipeline,
-        pipeline_name=pipeline.name,
-        type=pipeline.type,
-        package_version=pipeline.package_version,
-        input_dataset=pipeline.input_dataset,
-        input_path=pipeline.input_path,
-        evaluation_dataset=pipeline.evaluation_dataset,
-        evaluation_path=pipeline.evaluation_path,
-        parameters=pipeline.all_parameters,
-        gpu=pipeline.gpu,
-        time_limit=pipeline.time_limit,
-        waiting_reason=GPU_WAIT.format(cluster=settings.GPU_CLUSTER) if pipeline.gpu else "",
+        pipeline_name=name,
+        parameters=parameters,
+        waiting_reason=GPU_WAIT.format(cluster=settings.GPU_CLUSTER) if source.gpu else "",
+        **{field: getattr(source, field) for field in COPIED},
     )
     transaction.on_commit(lambda: enqueue(run))
     return run
