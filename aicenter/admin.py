@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from aicenter.models import ApiToken, Membership, Project
+from aicenter.models import ApiToken, Event, Membership, Project
 
 
 class MembershipInline(admin.TabularInline):
@@ -28,3 +28,10 @@ class ApiTokenAdmin(admin.ModelAdmin):
     list_display = ["name", "user", "hint", "created_at", "last_used_at", "revoked_at"]
     search_fields = ["name", "user__username"]
     readonly_fields = ["digest", "hint"]
+
+
+@admin.register(Event)
+class EventAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "project", "kind", "message", "user"]
+    list_filter = ["kind"]
+    search_fields = ["message", "project__name"]

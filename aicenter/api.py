@@ -90,7 +90,7 @@ def check_form(form) -> dict:
 def json_object(body: bytes) -> dict:
     try:
         payload = json.loads(body or b"{}")
-    except json.JSONDecodeError:
+    except ValueError:  # also UnicodeDecodeError: json.loads decodes bytes first
         raise ValidationError({"body": "The body is not valid JSON."}) from None
     if not isinstance(payload, dict):
         raise ValidationError({"body": "The body must be a JSON object."})

@@ -71,7 +71,7 @@ class Membership(models.Model):
         return ROLE_RANK[self.role] >= ROLE_RANK[role]
 
 
-TOKEN_PREFIX = "aic_"  # noqa: S105 - a public marker, not a secret
+TOKEN_PREFIX = "aic_"  # noqa: S105 - a public marker, not a secret  # nosec B105
 
 
 def token_digest(token: str) -> str:
@@ -131,3 +131,45 @@ class ApiToken(models.Model):
     def revoke(self) -> None:
         self.revoked_at = timezone.now()
         self.save(update_fields=["revoked_at"])
+
+
+class EventKind(models.TextChoices):
+    PACKAGE_UPLOADED = "package_uploaded", "Package uploaded"
+    PACKAGE_REFUSED = "package_refused", "Package refused"
+    PACKAGE_DELETED = "package_deleted", "Package deleted"
+    DATASET_CHANGED = "dataset_changed", "Dataset changed"
+    PIPELINE_CREATED = "pipeline_created", "Pipeline created"
+    PIPELINE_CHANGED = "pipeline_changed", "Pipeline changed"
+    PIPELINE_REMOVED = "pipeline_removed", "Pipeline removed"
+    RUN_STARTED = "run_started", "Run started"
+    RUN_SUCCESSFUL = "run_successful", "Run successful"
+    RUN_FAILED = "run_failed", "Run failed"
+    RUN_KILLED = "run_killed", "Run killed"
+    SCHEDULE_SKIPPED = "schedule_skipped", "Schedule skipped"
+
+
+class Event(models.Model):
+    """One line of a project's activity: what happened, to what, and who did it."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=20, choices=EventKind.choices)
+    message = models.TextField()
+    link = models.CharField(max_length=500, blank=True, help_text="The page of what it is about.")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["project", "kind", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.message[:60]}"
+
+
+def record_event(project, kind: str, message: str, user=None, link: str = "") -> Event:
+    project_id = project if isinstance(project, int) else project.id
+    return Event.objects.create(
+        project_id=project_id, kind=kind, message=message, user=user, link=link
+    )

@@ -4,7 +4,10 @@ README.md lists every variable. A malformed value stops start-up with a
 message naming the variable.
 """
 
+from datetime import timedelta
 from pathlib import Path
+
+from django.utils.csp import CSP
 
 from aicenter.env import (
     broker_from_value,
@@ -40,6 +43,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_q",
     "ninja",
+    "axes",
     "aicenter",
     "packages",
     "datasets",
@@ -48,6 +52,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -58,6 +63,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: it turns a refused login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "aicenter.urls"
@@ -110,6 +117,8 @@ Q_CLUSTER = {
 # Where a worker keeps run workspaces, environments and its blob cache.
 WORKER_DIR = Path(env_str("AICENTER_WORKER_DIR", str(DATA_DIR / "worker"))).resolve()
 WORKER_NAME = env_str("WORKER_NAME", "")
+# A worker running as root runs the user's code as this account instead; empty: as itself.
+RUN_AS_USER = env_str("RUN_AS_USER", "nobody")
 ENVIRONMENT_BUILD_TIMEOUT = env_int("ENVIRONMENT_BUILD_TIMEOUT", 1800, minimum=10)
 RUN_LOG_MAX_BYTES = env_int("RUN_LOG_MAX_BYTES", 20 * 1024 * 1024, minimum=1024)
 KILL_GRACE_SECONDS = env_int("KILL_GRACE_SECONDS", 5, minimum=0)
@@ -157,6 +166,7 @@ DATA_UPLOAD_MAX_NUMBER_FIELDS = DATA_UPLOAD_MAX_NUMBER_FILES + 1000
 # Unreferenced blobs younger than this are kept: an upload in flight may be about to use them.
 BLOB_GRACE_SECONDS = env_int("BLOB_GRACE_SECONDS", 3600, minimum=0)
 
+# Security. README.md's "Security" paragraph says what each variable is for.
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
@@ -165,6 +175,38 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_REFERRER_POLICY = "same-origin"
 if env_bool("BEHIND_HTTPS_PROXY", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env_bool("HTTPS_REDIRECT", False)
+# Load balancers probe the health check over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_HSTS_SECONDS = env_int("HSTS_SECONDS", 0)
+# Every script and style is a static file of the service; images are served by the
+# service too (previews), or are data: URLs in Swagger UI's and the admin's styles.
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF],
+    "style-src": [CSP.SELF],
+    "img-src": [CSP.SELF, "data:"],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.SELF],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+}
+
+# Failed logins are counted in the database, so every web server behind a load
+# balancer sees the same count. By username only: behind a proxy many people share
+# one address, and locking an address would lock them all out.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = ["username"]
+# That warning asks to lock addresses too: see above for why not.
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "aicenter.security.locked_out"
+AXES_VERBOSE = False
 
 LOGGING = {
     "version": 1,

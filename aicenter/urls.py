@@ -21,6 +21,7 @@ urlpatterns = [
     path("profile/tokens/<int:token_id>/revoke", views.token_revoke, name="token-revoke"),
     path("projects/new/", views.project_create, name="project-create"),
     path("projects/<int:project_id>/", views.project, name="project"),
+    path("projects/<int:project_id>/activity/", views.activity, name="activity"),
     path("projects/<int:project_id>/members/", views.members, name="members"),
     path("projects/<int:project_id>/members/add", views.member_add, name="member-add"),
     path(

@@ -1,21 +1,27 @@
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_POST, require_safe
 from django_q.brokers import get_broker
 
 from aicenter.access import project_for
 from aicenter.forms import MemberForm, ProjectForm, RoleForm, TokenForm
-from aicenter.models import ApiToken, Project, Role
+from aicenter.models import ApiToken, EventKind, Project, Role
 from aicenter.projects import add_member, change_role, create_project, remove_member
 from aicenter.store import get_store
 
+EVENTS_PER_PAGE = 50
+
 
 @login_required
+@require_safe
 def home(request):
     projects = Project.objects.for_user(request.user).order_by("name")
     return render(request, "aicenter/home.html", {"projects": projects})
@@ -32,15 +38,37 @@ def project_create(request):
 
 
 @login_required
+@require_safe
 def project(request, project_id: int):
     project = project_for(request.user, project_id)
     return redirect("packages:list", project_id=project.id)
 
 
 @login_required
+@require_safe
 def members(request, project_id: int):
     project = project_for(request.user, project_id)
     return render(request, "aicenter/members.html", members_context(project, MemberForm()))
+
+
+@login_required
+@require_safe
+def activity(request, project_id: int):
+    """The project's events, newest first, filtered by kind."""
+    project = project_for(request.user, project_id)
+    kind = request.GET.get("kind", "")
+    events = project.events.select_related("user")
+    if kind in EventKind.values:
+        events = events.filter(kind=kind)
+    context = {
+        "project": project,
+        "section": "activity",
+        "kind": kind,
+        "kinds": EventKind.choices,
+        "query": urlencode({"kind": kind}) if kind else "",
+        "events": Paginator(events, EVENTS_PER_PAGE).get_page(request.GET.get("page")),
+    }
+    return render(request, "aicenter/activity.html", context)
 
 
 def members_context(project: Project, form: MemberForm) -> dict:
@@ -100,6 +128,7 @@ def member_remove(request, project_id: int, membership_id: int):
 
 
 @login_required
+@require_safe
 def profile(request):
     return render(request, "aicenter/profile.html", profile_context(request, TokenForm()))
 

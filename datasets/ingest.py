@@ -36,7 +36,14 @@ from datasets.paths import (
     normalise_path,
     parent,
 )
-from datasets.tree import check_tree, existing_files, locked, problems_of, tree_problems
+from datasets.tree import (
+    check_tree,
+    existing_files,
+    locked,
+    problems_of,
+    record_change,
+    tree_problems,
+)
 
 CHUNK = 1 << 20
 UPDATED_FIELDS = ["size", "sha256", "content_type", "updated_at"]
@@ -218,7 +225,12 @@ def commit(
     dataset: Dataset, target: str, staged: list[Staged], folders: Iterable[str] = ()
 ) -> Upload:
     store_blobs(staged)
-    return Upload(target, *register(dataset, staged, folders))
+    upload = Upload(target, *register(dataset, staged, folders))
+    where = f"{dataset.name}/{target}" if target else dataset.name
+    record_change(
+        dataset, f"{where}: {upload.created} files added, {len(upload.replaced)} replaced."
+    )
+    return upload
 
 
 def store_blobs(staged: list[Staged]) -> None:

@@ -7,7 +7,7 @@ from itertools import batched
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from aicenter.models import Project
+from aicenter.models import EventKind, Project, record_event
 from datasets.models import BATCH, Dataset, DatasetFolder, validate_new_name
 from datasets.paths import ancestors, normalise_path
 
@@ -83,7 +83,13 @@ def create_folder(dataset: Dataset, path: str) -> DatasetFolder:
             check_tree(dataset, [], [path])
             folder = DatasetFolder.objects.create(dataset=dataset, path=path)
             dataset.touch()
+    record_change(dataset, f"{dataset.name}/{path}: folder created.")
     return folder
+
+
+def record_change(dataset: Dataset, message: str) -> None:
+    link = dataset.get_absolute_url()
+    record_event(dataset.project_id, EventKind.DATASET_CHANGED, message, link=link)
 
 
 def delete_path(dataset: Dataset, path: str) -> int:
@@ -96,4 +102,5 @@ def delete_path(dataset: Dataset, path: str) -> int:
             dataset.folders.under(path, inclusive=True).delete()
         removed, _ = files.delete()
         dataset.touch()
+    record_change(dataset, f"{dataset.name}/{path}: removed with {removed} files.")
     return removed

@@ -81,7 +81,7 @@ def get_package(request, project_id: int, package_id: int):
 @router.delete("/projects/{int:project_id}/packages/{int:package_id}")
 def remove_package(request, project_id: int, package_id: int):
     project = project_for(request.user, project_id, Role.EDITOR)
-    delete_package(package_in(project, package_id))
+    delete_package(package_in(project, package_id), request.user)
     return HttpResponse(status=204)
 
 

@@ -15,6 +15,7 @@ from django.db import transaction
 from django.db.models import Max
 
 from aicenter.archives import ArchiveLimits, archive_problems, open_zip
+from aicenter.models import EventKind, record_event
 from aicenter.store import get_store
 from packages.contract import check_contract
 from packages.models import MLPackage, PackageVersion, Source
@@ -39,7 +40,12 @@ def upload_package(
     project, *, name: str, description: str, python_version: str, file: UploadedFile, user
 ) -> PackageVersion:
     """A new package with version 1.0, or ValidationError listing every problem."""
-    with checked_zip(file) as checked, stored(checked, project), transaction.atomic():
+    with (
+        refusal_recorded(project, name, user),
+        checked_zip(file) as checked,
+        stored(checked, project),
+        transaction.atomic(),
+    ):
         package = MLPackage.objects.create(
             project=project,
             name=name,
@@ -47,15 +53,42 @@ def upload_package(
             python_version=python_version,
             created_by=user,
         )
-        return register_version(package, checked, major=1, minor=0, created_by=user)
+        version = register_version(package, checked, major=1, minor=0, created_by=user)
+    return uploaded(version, user)
 
 
 def upload_major_version(package: MLPackage, file: UploadedFile, user) -> PackageVersion:
     """Version N+1.0 of an existing package."""
-    with checked_zip(file) as checked, stored(checked, package.project), transaction.atomic():
+    with (
+        refusal_recorded(package.project, package.name, user),
+        checked_zip(file) as checked,
+        stored(checked, package.project),
+        transaction.atomic(),
+    ):
         locked = MLPackage.objects.select_for_update().get(id=package.id)
         highest = locked.versions.aggregate(highest=Max("major"))["highest"] or 0
-        return register_version(locked, checked, major=highest + 1, minor=0, created_by=user)
+        version = register_version(locked, checked, major=highest + 1, minor=0, created_by=user)
+    return uploaded(version, user)
+
+
+@contextmanager
+def refusal_recorded(project, name: str, user):
+    """The project's activity keeps every refused upload with its reasons."""
+    try:
+        yield
+    except ValidationError as error:
+        reasons = "\n".join(error.messages)
+        message = f"{name}: upload refused.\n{reasons}"
+        record_event(project, EventKind.PACKAGE_REFUSED, message, user=user)
+        raise
+
+
+def uploaded(version: PackageVersion, user) -> PackageVersion:
+    kinds = ", ".join(version.supported_types) or "no pipeline type"
+    message = f"{version}: uploaded; it can run {kinds}."
+    link = version.get_absolute_url()
+    record_event(version.package.project_id, EventKind.PACKAGE_UPLOADED, message, user, link)
+    return version
 
 
 def register_trained_version(
@@ -167,7 +200,7 @@ def stored(checked: CheckedZip, project):
         raise
 
 
-def delete_package(package: MLPackage) -> None:
+def delete_package(package: MLPackage, user=None) -> None:
     """Remove the package, its versions and their stored zips, unless a run still needs them."""
     # A run that has not ended (scheduled, packaging or running) has no end time.
     if package.versions.filter(runs__isnull=False, runs__ended_at__isnull=True).exists():
@@ -175,6 +208,7 @@ def delete_package(package: MLPackage) -> None:
             f"{package.name} is used by a scheduled or running run; stop it first."
         )
     keys = list(package.versions.values_list("zip_key", flat=True))
+    record_event(package.project_id, EventKind.PACKAGE_DELETED, f"{package.name}: deleted.", user)
     package.delete()
     store = get_store()
     for key in keys:

@@ -2,18 +2,22 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
+from django.views.decorators.http import require_safe
 
 from aicenter.access import project_for
 from aicenter.models import Role
 from aicenter.store import get_store
 from packages.access import package_in, version_in
 from packages.charts import score_chart
+from packages.compare import score_difference, version_sections
 from packages.forms import PackageUploadForm, VersionUploadForm
+from packages.lineage import lineage_of_version, score_change
 from packages.models import MLPackage
 from packages.upload import delete_package, upload_major_version, upload_package
 
 
 @login_required
+@require_safe
 def packages_list(request, project_id: int):
     project = project_for(request.user, project_id)
     packages = MLPackage.objects.filter(project=project).with_summary()
@@ -39,6 +43,7 @@ def package_upload(request, project_id: int):
 
 
 @login_required
+@require_safe
 def package_detail(request, project_id: int, package_id: int):
     project = project_for(request.user, project_id)
     package = package_in(project, package_id)
@@ -73,19 +78,46 @@ def version_upload(request, project_id: int, package_id: int):
 
 
 @login_required
+@require_safe
 def version_detail(request, project_id: int, package_id: int, version: str):
     project = project_for(request.user, project_id)
     package = package_in(project, package_id)
+    found = version_in(package, version)
     context = {
         "project": project,
         "section": "packages",
         "package": package,
-        "version": version_in(package, version),
+        "version": found,
+        "lineage": lineage_of_version(found),
+        "score_change": score_change(found),
     }
     return render(request, "packages/version.html", context)
 
 
 @login_required
+@require_safe
+def versions_compare(request, project_id: int, package_id: int):
+    """?versions=1.0&versions=1.1: two versions side by side, through the runs that made them."""
+    project = project_for(request.user, project_id)
+    package = package_in(project, package_id)
+    versions = package.versions.select_related("parent", "made_by").order_by("-major", "-minor")
+    labels = request.GET.getlist("versions")[:2]
+    chosen = [version_in(package, label) for label in labels]
+    context = {"project": project, "section": "packages", "package": package}
+    context |= {"versions": versions, "chosen": [version.label for version in chosen]}
+    if len(chosen) == 2:
+        left, right = chosen
+        context |= {
+            "left_label": f"{package.name} {left.label}",
+            "right_label": f"{package.name} {right.label}",
+            "sections": version_sections(left, right),
+            "score_difference": score_difference(left.score, right.score),
+        }
+    return render(request, "packages/compare.html", context)
+
+
+@login_required
+@require_safe
 def version_download(request, project_id: int, package_id: int, version: str):
     project = project_for(request.user, project_id)
     found = version_in(package_in(project, package_id), version)
@@ -98,7 +130,7 @@ def package_delete(request, project_id: int, package_id: int):
     package = package_in(project, package_id)
     if request.method == "POST":
         try:
-            delete_package(package)
+            delete_package(package, request.user)
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
             return redirect(package)

@@ -1,19 +1,26 @@
 import json
+import re
 
+from django.db.models import Count, QuerySet
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
-from ninja import Router
+from ninja import Query, Router
 
 from aicenter.access import project_for
 from aicenter.api import check_form, json_object, paginated
 from aicenter.models import Role
 from aicenter.store import get_store
 from datasets.zips import zip_response, zip_stream
-from pipelines.forms import PipelineForm
-from pipelines.models import Pipeline, Run
-from pipelines.start import create_pipeline, delete_pipeline, request_kill, start_run
+from packages.compare import run_sections, score_difference
+from packages.lineage import lineage_of_run
+from pipelines.definitions import create_pipeline, delete_pipeline, update_pipeline
+from pipelines.forms import MINUTES_IN, PipelineForm
+from pipelines.models import Pipeline, Run, ScheduleKind
+from pipelines.start import request_kill, start_run
 
 router = Router(tags=["pipelines"])
+EVERY = re.compile(r"(?P<count>\d+)\s*(?P<unit>[mhdw])")
+UNIT_OF_LETTER = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 LOG_PAGE = 1000
 PIPELINE_BODY = {
     "requestBody": {
@@ -65,7 +72,7 @@ def run_data(run: Run) -> dict:
         "outputs": {
             "package": run.package_version.package_id,
             "version": run.produced_version.label if run.produced_version_id else None,
-            "artifacts": run.artifacts.count(),
+            "artifacts": artifact_count(run),
             "snapshot": run.snapshot_id is not None,
         },
     }
@@ -74,53 +81,103 @@ def run_data(run: Run) -> dict:
 def pipeline_data(pipeline: Pipeline, runs) -> dict:
     return {
         "id": pipeline.id,
-        "name": pipeline.name,
-        "type": pipeline.type,
-        "package": pipeline.package_version.package_id,
-        "version": pipeline.package_version.label,
-        "input_dataset": pipeline.input_dataset_id,
-        "input_path": pipeline.input_path,
-        "evaluation_dataset": pipeline.evaluation_dataset_id,
-        "evaluation_path": pipeline.evaluation_path,
+        **pipeline.chosen,
         "parameters": pipeline.all_parameters,
-        "gpu": pipeline.gpu,
-        "schedule": {"kind": pipeline.schedule_kind},
+        "schedule": schedule_data(pipeline),
         "created_at": iso(pipeline.created_at),
         "runs": [run_data(run) for run in runs],
     }
 
 
+def with_outputs(runs: QuerySet) -> QuerySet:
+    """Runs with what run_data reads, in one query however many runs there are."""
+    counted = runs.annotate(artifact_count=Count("artifacts"))
+    # Django drops Meta.ordering from a query that groups: keep the newest first.
+    return counted.select_related("package_version", "produced_version").order_by(
+        *Run._meta.ordering
+    )
+
+
+def artifact_count(run: Run) -> int:
+    # A run from with_outputs() carries its count; a run just made asks once.
+    return run.artifact_count if hasattr(run, "artifact_count") else run.artifacts.count()
+
+
 def runs_of(pipeline: Pipeline):
-    return pipeline.runs.select_related("package_version", "produced_version")
+    return with_outputs(pipeline.runs.all())
 
 
 def pipeline_in(project, pipeline_id: int) -> Pipeline:
-    queryset = Pipeline.objects.filter(project=project).select_related("package_version")
+    queryset = Pipeline.objects.filter(project=project).select_related(
+        "package_version", "schedule"
+    )
     return get_object_or_404(queryset, id=pipeline_id)
 
 
 def run_in(project, run_id: int) -> Run:
-    queryset = Run.objects.filter(project=project).select_related(
-        "package_version", "produced_version"
-    )
-    return get_object_or_404(queryset, id=run_id)
+    return get_object_or_404(with_outputs(Run.objects.filter(project=project)), id=run_id)
 
 
 def form_data(body: bytes) -> dict:
     """The JSON body of API.md, in the fields of PipelineForm."""
     payload = json_object(body)
     schedule = payload.pop("schedule", None) or {"kind": "now"}
-    payload["schedule_kind"] = schedule.get("kind") if isinstance(schedule, dict) else None
+    if not isinstance(schedule, dict):
+        schedule = {"kind": None}
+    payload.update(schedule_fields(schedule))
     if "parameters" in payload:
         payload["parameters"] = json.dumps(payload["parameters"])
     return payload
 
 
+def schedule_fields(schedule: dict) -> dict:
+    fields = {
+        "schedule_kind": schedule.get("kind"),
+        "run_at": schedule.get("at"),
+        "cron": schedule.get("cron"),
+        "starts_at": schedule.get("start"),
+        "ends_at": schedule.get("end"),
+        "on_overlap": schedule.get("overlap"),
+        "repeat": "cron" if "cron" in schedule else "interval",
+    }
+    every = str(schedule.get("every", ""))
+    match = EVERY.fullmatch(every.strip())
+    if match:
+        fields.update(every=match["count"], unit=UNIT_OF_LETTER[match["unit"]])
+    else:
+        fields.update(every=every, unit="minutes")
+    return {name: value for name, value in fields.items() if value is not None}
+
+
+def schedule_data(pipeline: Pipeline) -> dict:
+    data = {"kind": pipeline.schedule_kind}
+    if pipeline.schedule_kind == ScheduleKind.ONCE:
+        data["at"] = iso(pipeline.run_at)
+    elif pipeline.schedule_kind == ScheduleKind.RECURRING:
+        if pipeline.cron:
+            data["cron"] = pipeline.cron
+        else:
+            data["every"] = every_text(pipeline.interval_minutes)
+        data.update(
+            start=iso(pipeline.starts_at), end=iso(pipeline.ends_at), overlap=pipeline.on_overlap
+        )
+    if pipeline.schedule_kind != ScheduleKind.NOW:
+        data["next"] = iso(pipeline.next_fire)
+    return data
+
+
+def every_text(minutes: int) -> str:
+    for letter, unit in reversed(UNIT_OF_LETTER.items()):
+        if minutes % MINUTES_IN[unit] == 0:
+            return f"{minutes // MINUTES_IN[unit]}{letter}"
+    return f"{minutes}m"
+
+
 @router.get("/projects/{int:project_id}/pipelines")
 def list_pipelines(request, project_id: int):
     project = project_for(request.user, project_id)
-    pipelines = Pipeline.objects.filter(project=project).select_related("package_version")
-    return paginated(request, pipelines, lambda p: pipeline_data(p, runs_of(p)[:1]))
+    pipelines = Pipeline.objects.filter(project=project).with_latest_run()
+    return paginated(request, pipelines, lambda p: pipeline_data(p, p.latest_runs))
 
 
 @router.post("/projects/{int:project_id}/pipelines", openapi_extra=PIPELINE_BODY)
@@ -137,6 +194,15 @@ def get_pipeline(request, project_id: int, pipeline_id: int):
     return pipeline_data(pipeline, runs_of(pipeline))
 
 
+@router.put("/projects/{int:project_id}/pipelines/{int:pipeline_id}", openapi_extra=PIPELINE_BODY)
+def change_pipeline(request, project_id: int, pipeline_id: int):
+    project = project_for(request.user, project_id, Role.EDITOR)
+    pipeline = pipeline_in(project, pipeline_id)
+    form = PipelineForm(project, form_data(request.body))
+    pipeline = update_pipeline(pipeline, check_form(form), request.user)
+    return pipeline_data(pipeline, runs_of(pipeline))
+
+
 @router.post("/projects/{int:project_id}/pipelines/{int:pipeline_id}/runs")
 def run_again(request, project_id: int, pipeline_id: int):
     pipeline = pipeline_in(project_for(request.user, project_id, Role.EDITOR), pipeline_id)
@@ -145,7 +211,8 @@ def run_again(request, project_id: int, pipeline_id: int):
 
 @router.delete("/projects/{int:project_id}/pipelines/{int:pipeline_id}")
 def remove_pipeline(request, project_id: int, pipeline_id: int):
-    delete_pipeline(pipeline_in(project_for(request.user, project_id, Role.EDITOR), pipeline_id))
+    pipeline = pipeline_in(project_for(request.user, project_id, Role.EDITOR), pipeline_id)
+    delete_pipeline(pipeline, request.user)
     return HttpResponse(status=204)
 
 
@@ -221,3 +288,42 @@ def run_snapshot_zip(request, project_id: int, run_id: int):
     if run.snapshot is None:
         raise Http404("The run saved no data snapshot.")
     return zip_response(zip_stream(run.snapshot.zip_entries()), run.snapshot.download_name)
+
+
+@router.get("/projects/{int:project_id}/runs/{int:run_id}/lineage")
+def run_lineage(request, project_id: int, run_id: int):
+    """The run's chain: data folders -> snapshot -> run -> version -> runs that used it."""
+    lineage = lineage_of_run(run_in(project_for(request.user, project_id), run_id))
+    return {
+        "data": [{"dataset": data.id, "path": folder} for data, folder in lineage.data],
+        "snapshot": lineage.run.snapshot_id,
+        "run": lineage.run.id,
+        "trained_from": lineage.trained_from.label,
+        "version": lineage.version.label if lineage.version else None,
+        "used_by": [run.id for run in lineage.used_by],
+        "used_by_count": lineage.used_by_count,
+    }
+
+
+@router.get("/projects/{int:project_id}/runs/compare")
+def compare_runs(request, project_id: int, runs: list[int] | None = Query(None)):  # noqa: B008
+    """Two runs side by side: ?runs=<id>&runs=<id>."""
+    project = project_for(request.user, project_id)
+    if len(runs or []) != 2:
+        return JsonResponse({"detail": "Name exactly two runs to compare."}, status=400)
+    left, right = (run_in(project, run_id) for run_id in runs)
+    sections = [
+        {
+            "title": section.title,
+            "rows": [
+                {"label": row.label, "left": row.left, "right": row.right, "differs": row.differs}
+                for row in section.rows
+            ],
+        }
+        for section in run_sections(left, right)
+    ]
+    return {
+        "runs": [left.id, right.id],
+        "score_difference": score_difference(left.score, right.score),
+        "sections": sections,
+    }

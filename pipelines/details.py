@@ -1,26 +1,285 @@
-"""The Pipeline Details page of one run: header, outputs, logs and lineage."""
+"""The Pipeline Details page of one run: header, outputs, logs and lineage; and run comparison."""
 
+import json
+
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import get_object_or_404, render
+from django.core.exceptions import ValidationError
+from django.http import Http404, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import content_disposition_header
+from django.views.decorators.http import require_http_methods, require_safe
+from django_htmx.http import HttpResponseClientRefresh
 
 from aicenter.access import project_for
+from aicenter.models import Role
+from aicenter.store import get_store
+from datasets.forms import DatasetForm
+from datasets.previews import image_response, preview_for
+from datasets.snapshots import dataset_from_snapshot
+from datasets.zips import zip_response, zip_stream
+from packages.compare import run_sections, score_difference
+from packages.lineage import lineage_of_run
+from pipelines import outputs
 from pipelines.models import Run
 
+RUN_RELATIONS = [
+    "package_version__package",
+    "produced_version__package",
+    "input_dataset",
+    "evaluation_dataset",
+    "snapshot",
+    "pipeline",
+]
+COMPARE_CHOICES = 100
 
-@login_required
-def run_detail(request, project_id: int, run_id: int):
-    project = project_for(request.user, project_id)
-    run = get_object_or_404(
-        Run.objects.for_project(project).select_related(
-            "package_version__package", "produced_version", "input_dataset", "evaluation_dataset"
-        ),
-        id=run_id,
-    )
-    context = {
+
+def run_in(project, run_id: int) -> Run:
+    queryset = Run.objects.for_project(project).select_related(*RUN_RELATIONS)
+    return get_object_or_404(queryset, id=run_id)
+
+
+def run_page(request, template: str, project, run: Run, status: int = 200, **context):
+    context |= {
         "project": project,
         "section": "pipelines",
         "run": run,
-        "log_lines": run.log_lines.order_by("-n")[:500][::-1],
-        "artifacts": run.artifacts.all()[:200],
+        "can_edit": project.current_role != Role.VIEWER,
     }
-    return render(request, "pipelines/run.html", context)
+    return render(request, f"pipelines/{template}", context, status=status)
+
+
+def snapshot_form(run: Run) -> DatasetForm | None:
+    if run.snapshot is None:
+        return None
+    return DatasetForm(initial={"name": f"{run.snapshot.dataset_name}-run-{run.id}"})
+
+
+@login_required
+@require_safe
+def run_detail(request, project_id: int, run_id: int):
+    project = project_for(request.user, project_id)
+    run = run_in(project, run_id)
+    artifacts = run.artifacts.all()
+    return run_page(
+        request,
+        "run.html",
+        project,
+        run,
+        tab="overview",
+        reload=not run.is_finished,
+        lineage=lineage_of_run(run),
+        tree=outputs.artifact_tree(artifacts[: outputs.ARTIFACTS_SHOWN]),
+        artifact_count=artifacts.count(),
+        artifacts_shown=outputs.ARTIFACTS_SHOWN,
+        snapshot_files=outputs.snapshot_files(run),
+        snapshot_form=snapshot_form(run),
+        results=json.dumps(run.results, indent=2) if run.results is not None else None,
+        siblings=sibling_runs(run),
+    )
+
+
+def sibling_runs(run: Run) -> list[Run]:
+    """Other runs of the same pipeline, to pick one to compare with."""
+    if run.pipeline_id is None:
+        return []
+    return list(run.pipeline.runs.exclude(id=run.id)[:COMPARE_CHOICES])
+
+
+@login_required
+@require_safe
+def run_header(request, project_id: int, run_id: int):
+    """The header alone, polled while the run goes; asked to, reloads the page once it ends."""
+    project = project_for(request.user, project_id)
+    run = run_in(project, run_id)
+    reload = bool(request.GET.get("reload"))
+    if run.is_finished and reload:
+        return HttpResponseClientRefresh()
+    return run_page(request, "partials/run_header.html", project, run, reload=reload)
+
+
+@login_required
+@require_safe
+def run_logs(request, project_id: int, run_id: int):
+    project = project_for(request.user, project_id)
+    run = run_in(project, run_id)
+    lines = outputs.log_tail(run)
+    return run_page(
+        request,
+        "run_logs.html",
+        project,
+        run,
+        tab="logs",
+        lines=lines,
+        earlier=outputs.earlier_than(lines),
+        follow=not outputs.log_settled(run),
+        last=lines[-1].n if lines else 0,
+    )
+
+
+@login_required
+@require_safe
+def run_log_lines(request, project_id: int, run_id: int):
+    """Lines after ?after= (the live tail, asking again while the run goes) or before ?before=."""
+    project = project_for(request.user, project_id)
+    run = run_in(project, run_id)
+    if "before" in request.GET:
+        lines = outputs.log_before(run, line_number(request, "before"))
+        context = {"lines": lines, "earlier": outputs.earlier_than(lines)}
+    else:
+        after = line_number(request, "after")
+        # Read the status before the lines, so a finished run's last lines are in this answer.
+        settled = outputs.log_settled(run)
+        lines = outputs.log_after(run, after)
+        full_page = len(lines) == outputs.LOG_PAGE
+        last = lines[-1].n if lines else after
+        context = {"lines": lines, "follow": full_page or not settled, "last": last}
+    return run_page(request, "partials/run_log_lines.html", project, run, **context)
+
+
+def line_number(request, name: str) -> int:
+    try:
+        return max(int(request.GET.get(name, 0)), 0)
+    except ValueError:
+        raise Http404("A line number must be a whole number.") from None
+
+
+@login_required
+@require_safe
+def run_log_download(request, project_id: int, run_id: int):
+    run = run_in(project_for(request.user, project_id), run_id)
+    response = StreamingHttpResponse(outputs.log_text(run), content_type="text/plain")
+    response["Content-Disposition"] = content_disposition_header(True, f"run-{run.id}.log")
+    return response
+
+
+def artifact_in(run: Run, path: str):
+    return outputs.previewable(get_object_or_404(run.artifacts, path=path))
+
+
+@login_required
+@require_safe
+def run_artifact(request, project_id: int, run_id: int, path: str):
+    """One artifact's capped preview: a page, or the fragment alone for the page's preview pane."""
+    project = project_for(request.user, project_id)
+    run = run_in(project, run_id)
+    artifact = artifact_in(run, path)
+    template = "partials/run_artifact.html" if request.htmx else "run_artifact.html"
+    return run_page(
+        request, template, project, run, artifact=artifact, preview=preview_for(artifact)
+    )
+
+
+@login_required
+@require_safe
+def run_artifact_image(request, project_id: int, run_id: int, path: str):
+    run = run_in(project_for(request.user, project_id), run_id)
+    return image_response(artifact_in(run, path))
+
+
+@login_required
+@require_safe
+def run_artifact_download(request, project_id: int, run_id: int, path: str):
+    run = run_in(project_for(request.user, project_id), run_id)
+    artifact = artifact_in(run, path)
+    return redirect(get_store().download_url(artifact.key, artifact.path.rsplit("/", 1)[-1]))
+
+
+@login_required
+@require_safe
+def run_artifacts_zip(request, project_id: int, run_id: int):
+    run = run_in(project_for(request.user, project_id), run_id)
+    stream = zip_stream(outputs.artifact_entries(run))
+    return zip_response(stream, f"run-{run.id}-artifacts.zip")
+
+
+def snapshot_of(run: Run):
+    if run.snapshot is None:
+        raise Http404("The run saved no data snapshot.")
+    return run.snapshot
+
+
+@login_required
+@require_safe
+def run_snapshot_zip(request, project_id: int, run_id: int):
+    snapshot = snapshot_of(run_in(project_for(request.user, project_id), run_id))
+    return zip_response(zip_stream(snapshot.zip_entries()), snapshot.download_name)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def run_snapshot_dataset(request, project_id: int, run_id: int):
+    """Make a dataset holding the files of the run's data snapshot."""
+    project = project_for(request.user, project_id, Role.EDITOR)
+    run = run_in(project, run_id)
+    snapshot = snapshot_of(run)
+    form = DatasetForm(request.POST) if request.method == "POST" else snapshot_form(run)
+    if form.is_bound and form.is_valid():
+        try:
+            name = form.cleaned_data["name"]
+            dataset = dataset_from_snapshot(snapshot, project, name, request.user)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, f"Made dataset {dataset.name} from the run's snapshot.")
+            return redirect(dataset)
+    status = 400 if form.errors else 200
+    return run_page(request, "run_snapshot_dataset.html", project, run, status, form=form)
+
+
+@login_required
+@require_safe
+def run_results_download(request, project_id: int, run_id: int):
+    run = run_in(project_for(request.user, project_id), run_id)
+    if run.results is None:
+        raise Http404("The run wrote no _results.json.")
+    return redirect(get_store().download_url(outputs.results_key(run), "_results.json"))
+
+
+@login_required
+@require_safe
+def run_everything_zip(request, project_id: int, run_id: int):
+    run = run_in(project_for(request.user, project_id), run_id)
+    return zip_response(zip_stream(outputs.everything_entries(run)), f"run-{run.id}.zip")
+
+
+@login_required
+@require_safe
+def compare_runs(request, project_id: int):
+    """?runs=<id>&runs=<id>: two runs side by side; fewer, and the page asks for them."""
+    project = project_for(request.user, project_id)
+    chosen = chosen_runs(project, request.GET.getlist("runs"))
+    choices = compare_choices(project, chosen)
+    preselected = list(dict.fromkeys(run.id for run in [*chosen, *choices]))[:2]
+    context = {
+        "project": project,
+        "section": "pipelines",
+        "choices": choices,
+        "slots": list(zip(["Left", "Right"], preselected, strict=False)),
+    }
+    if len(chosen) == 2:
+        left, right = chosen
+        context |= {
+            "left": left,
+            "right": right,
+            "left_label": f"Run #{left.id}",
+            "right_label": f"Run #{right.id}",
+            "sections": run_sections(left, right),
+            "score_difference": score_difference(left.score, right.score),
+        }
+    return render(request, "pipelines/compare.html", context)
+
+
+def chosen_runs(project, ids: list[str]) -> list[Run]:
+    wanted = [int(value) for value in ids[:2] if value.isdigit()]
+    found = Run.objects.for_project(project).select_related(*RUN_RELATIONS).in_bulk(wanted)
+    return [found[run_id] for run_id in wanted if run_id in found]
+
+
+def compare_choices(project, chosen: list[Run]) -> list[Run]:
+    """Runs of the first chosen run's pipeline (and the chosen ones), or the latest runs."""
+    runs = Run.objects.for_project(project)
+    if chosen and chosen[0].pipeline_id:
+        runs = runs.filter(pipeline_id=chosen[0].pipeline_id)
+    choices = list(runs[:COMPARE_CHOICES])
+    return choices + [run for run in chosen if run not in choices]

@@ -1,13 +1,22 @@
 from pathlib import PurePosixPath
 
+from croniter import croniter
 from django import forms
+from django.utils import timezone
 
 from datasets.models import Dataset
 from packages.contract import NEEDED_METHODS, PipelineType
 from packages.models import MLPackage
-from pipelines.models import DEFAULT_PARAMETERS, ENV_NAME, ScheduleKind
+from pipelines.models import DEFAULT_PARAMETERS, ENV_NAME, Overlap, ScheduleKind
 
 NEEDS_INPUT = {PipelineType.TRAINING, PipelineType.FULL}
+MINUTES_IN = {"minutes": 1, "hours": 60, "days": 24 * 60, "weeks": 7 * 24 * 60}
+# django-q2 keeps an interval in a small integer of minutes.
+LONGEST_INTERVAL = 32767
+INTERVAL_HELP = "Give the interval as a whole number of minutes, hours, days or weeks."
+
+
+REPEAT_CHOICES = [("interval", "Every N minutes, hours, days or weeks"), ("cron", "Cron")]
 
 
 class PipelineForm(forms.Form):
@@ -23,6 +32,18 @@ class PipelineForm(forms.Form):
     gpu = forms.BooleanField(required=False)
     timeout = forms.IntegerField(required=False, min_value=1)
     schedule_kind = forms.ChoiceField(choices=ScheduleKind.choices, initial=ScheduleKind.NOW)
+    run_at = forms.DateTimeField(required=False, label="Run at")
+    repeat = forms.ChoiceField(choices=REPEAT_CHOICES, initial="interval", required=False)
+    every = forms.IntegerField(
+        required=False, min_value=1, error_messages={"invalid": INTERVAL_HELP}
+    )
+    unit = forms.ChoiceField(
+        choices=[(unit, unit) for unit in MINUTES_IN], initial="days", required=False
+    )
+    cron = forms.CharField(max_length=100, required=False, label="Cron expression")
+    starts_at = forms.DateTimeField(required=False, label="Start")
+    ends_at = forms.DateTimeField(required=False, label="End")
+    on_overlap = forms.ChoiceField(choices=Overlap.choices, initial=Overlap.SKIP, required=False)
 
     def __init__(self, project, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -47,12 +68,6 @@ class PipelineForm(forms.Form):
             raise forms.ValidationError("save_training_data must be true or false.")
         return parameters
 
-    def clean_schedule_kind(self) -> str:
-        kind = self.cleaned_data["schedule_kind"]
-        if kind != ScheduleKind.NOW:
-            raise forms.ValidationError("Only runs that start now can be created so far.")
-        return kind
-
     def clean(self) -> dict:
         data = super().clean()
         kind, package = data.get("type"), data.get("package")
@@ -60,7 +75,56 @@ class PipelineForm(forms.Form):
             data["package_version"] = self.version_for(package, data.get("version", ""), kind)
         if kind:
             self.check_datasets(kind, data)
+        self.check_schedule(data)
         return data
+
+    def check_schedule(self, data: dict) -> None:
+        kind = data.get("schedule_kind")
+        if kind == ScheduleKind.ONCE:
+            self.check_future("run_at", data.get("run_at"), required=True)
+        elif kind == ScheduleKind.RECURRING:
+            if data.get("repeat") == "cron":
+                data["interval_minutes"] = None
+                self.check_cron(data.get("cron", ""))
+            else:
+                data["cron"] = ""
+                data["interval_minutes"] = self.interval(data.get("every"), data.get("unit"))
+            self.check_window(data.get("starts_at"), data.get("ends_at"))
+
+    def check_future(self, field: str, moment, required: bool = False) -> None:
+        if moment is None and required:
+            self.add_error(field, "Choose when to run it.")
+        elif moment is not None and moment <= timezone.now():
+            self.add_error(field, f"{moment:%Y-%m-%d %H:%M} is in the past.")
+
+    def check_cron(self, expression: str) -> None:
+        if not expression.strip():
+            self.add_error(
+                "cron", "Enter a cron expression, for example 0 3 * * * for 03:00 daily."
+            )
+        elif len(expression.split()) != 5 or not croniter.is_valid(expression):
+            self.add_error(
+                "cron",
+                f"{expression!r} is not a cron expression: it needs five fields "
+                "(minute hour day-of-month month day-of-week).",
+            )
+
+    def interval(self, every: int | None, unit: str | None) -> int | None:
+        if every is None or not unit:
+            if "every" not in self.errors:
+                self.add_error("every", INTERVAL_HELP)
+            return None
+        minutes = every * MINUTES_IN[unit]
+        if minutes > LONGEST_INTERVAL:
+            self.add_error(
+                "every", "An interval can be at most 22 days; use a cron expression for rarer runs."
+            )
+        return minutes
+
+    def check_window(self, starts_at, ends_at) -> None:
+        self.check_future("ends_at", ends_at)
+        if starts_at and ends_at and ends_at <= starts_at:
+            self.add_error("ends_at", "The end must come after the start.")
 
     def version_for(self, package, label: str, kind: str):
         major, _, minor = label.partition(".")

@@ -5,7 +5,7 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
-from aicenter.models import Project
+from aicenter.models import EventKind, Project, record_event
 from packages.contract import PipelineType
 from packages.models import PackageVersion
 
@@ -17,6 +17,19 @@ class ScheduleKind(models.TextChoices):
     NOW = "now", "Now"
     ONCE = "once", "Once, later"
     RECURRING = "recurring", "Recurring"
+
+
+def interval_text(minutes: int) -> str:
+    for unit, size in [("week", 10080), ("day", 1440), ("hour", 60)]:
+        if minutes % size == 0:
+            count = minutes // size
+            return f"{count} {unit}" if count == 1 else f"{count} {unit}s"
+    return "1 minute" if minutes == 1 else f"{minutes} minutes"
+
+
+class Overlap(models.TextChoices):
+    SKIP = "skip", "Skip the fire"
+    QUEUE = "queue", "Queue another run"
 
 
 class DataChoice(models.Model):
@@ -33,6 +46,15 @@ class DataChoice(models.Model):
 
     class Meta:
         abstract = True
+
+
+class PipelineQuerySet(models.QuerySet):
+    def with_latest_run(self) -> "PipelineQuerySet":
+        """Each pipeline with `latest_runs`: a list of its newest run, or empty; two queries."""
+        newest = Run.objects.select_related("package_version__package", "produced_version")
+        return self.select_related("package_version__package", "schedule").prefetch_related(
+            models.Prefetch("runs", queryset=newest[:1], to_attr="latest_runs")
+        )
 
 
 class Pipeline(DataChoice):
@@ -57,16 +79,74 @@ class Pipeline(DataChoice):
     interval_minutes = models.PositiveIntegerField(null=True, blank=True)
     starts_at = models.DateTimeField(null=True, blank=True)
     ends_at = models.DateTimeField(null=True, blank=True)
+    on_overlap = models.CharField(
+        max_length=5,
+        choices=Overlap.choices,
+        default=Overlap.SKIP,
+        help_text="What a fire does while the previous run of the pipeline is still going.",
+    )
+    schedule = models.OneToOneField(
+        "django_q.Schedule", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(default=timezone.now)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
 
+    objects = PipelineQuerySet.as_manager()
+
     class Meta:
-        ordering = ["-created_at"]
+        ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
         return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("pipelines:pipeline", args=[self.project_id, self.id])
+
+    @property
+    def latest_run(self) -> "Run | None":
+        return self.latest_runs[0] if self.latest_runs else None
+
+    @property
+    def chosen(self) -> dict:
+        """What the pipeline runs on which data, named as the API and the screen name it."""
+        return {
+            "name": self.name,
+            "type": self.type,
+            "package": self.package_version.package_id,
+            "version": self.package_version.label,
+            "input_dataset": self.input_dataset_id,
+            "input_path": self.input_path,
+            "evaluation_dataset": self.evaluation_dataset_id,
+            "evaluation_path": self.evaluation_path,
+            "gpu": self.gpu,
+        }
+
+    @property
+    def schedule_summary(self) -> str:
+        if self.schedule_kind == ScheduleKind.ONCE:
+            return f"once at {self.run_at:%Y-%m-%d %H:%M} UTC"
+        if self.schedule_kind == ScheduleKind.NOW:
+            return "run by hand"
+        summary = (
+            f"cron {self.cron}" if self.cron else f"every {interval_text(self.interval_minutes)}"
+        )
+        if self.starts_at:
+            summary += f" from {self.starts_at:%Y-%m-%d %H:%M}"
+        if self.ends_at:
+            summary += f" until {self.ends_at:%Y-%m-%d %H:%M}"
+        return summary + " UTC" if self.starts_at or self.ends_at else summary
+
+    @property
+    def next_fire(self):
+        """When the schedule fires next, or None when it will not fire again."""
+        schedule = self.schedule
+        if schedule is None or schedule.repeats == 0:
+            return None
+        if self.ends_at and schedule.next_run > self.ends_at:
+            return None
+        return schedule.next_run
 
     @property
     def all_parameters(self) -> dict[str, str]:
@@ -88,6 +168,12 @@ class Status(models.TextChoices):
 
 ACTIVE = [Status.SCHEDULED, Status.PACKAGING, Status.RUNNING]
 STARTED = [Status.PACKAGING, Status.RUNNING]
+EVENT_OF_STATUS = {
+    Status.RUNNING: EventKind.RUN_STARTED,
+    Status.SUCCESSFUL: EventKind.RUN_SUCCESSFUL,
+    Status.FAILED: EventKind.RUN_FAILED,
+    Status.KILLED: EventKind.RUN_KILLED,
+}
 
 
 class RunQuerySet(models.QuerySet):
@@ -144,6 +230,15 @@ class Run(DataChoice):
 
     def get_absolute_url(self) -> str:
         return reverse("pipelines:run", args=[self.project_id, self.id])
+
+    def record_status(self, status: str, detail: str = "") -> None:
+        """Tell the project's activity that this run started or ended."""
+        word = "started" if status == Status.RUNNING else status
+        message = f"{self.pipeline_name}: run #{self.id} {word}"
+        if detail:
+            message += f": {detail.splitlines()[0]}"
+        link = self.get_absolute_url()
+        record_event(self.project_id, EVENT_OF_STATUS[status], message, link=link)
 
     @property
     def is_finished(self) -> bool:

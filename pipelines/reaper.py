@@ -36,6 +36,7 @@ def reap(run: Run, cutoff) -> int:
         status=Status.FAILED, error=message, ended_at=now
     )
     if taken:
+        run.record_status(Status.FAILED, message)
         if run.process_group and run.worker.split(":")[0] == host_name():
             end_group(run.process_group)
         log = RunLog(run)

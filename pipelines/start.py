@@ -1,35 +1,13 @@
-"""Creating pipelines, starting their runs and stopping them."""
+"""Starting runs, of a pipeline or again of an earlier run, and stopping them."""
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from pipelines.models import STARTED, Pipeline, Run, ScheduleKind, Status
+from pipelines.models import STARTED, Pipeline, Run, Status
 
 GPU_WAIT = "Waiting for a GPU worker (queue {cluster})."
-
-
-@transaction.atomic
-def create_pipeline(project, data: dict, user) -> Pipeline:
-    pipeline = Pipeline.objects.create(
-        project=project,
-        name=data["name"],
-        type=data["type"],
-        package_version=data["package_version"],
-        input_dataset=data.get("input_dataset"),
-        input_path=data.get("input_path") or "",
-        evaluation_dataset=data.get("evaluation_dataset"),
-        evaluation_path=data.get("evaluation_path") or "",
-        parameters=data["parameters"],
-        gpu=data.get("gpu") or False,
-        timeout=data.get("timeout"),
-        schedule_kind=data.get("schedule_kind") or ScheduleKind.NOW,
-        created_by=user,
-    )
-    if pipeline.schedule_kind == ScheduleKind.NOW:
-        start_run(pipeline)
-    return pipeline
 
 
 # What a new run copies from its pipeline, or from an earlier run when it is run again.
@@ -76,15 +54,9 @@ def enqueue(run: Run) -> None:
 def request_kill(run: Run) -> None:
     """A scheduled run ends at once and never starts; a started one is stopped by its runner."""
     now = timezone.now()
-    Run.objects.filter(id=run.id, status=Status.SCHEDULED).update(
-        status=Status.KILLED, ended_at=now, kill_requested=True, error="Killed before it started."
-    )
+    error = "Killed before it started."
+    if Run.objects.filter(id=run.id, status=Status.SCHEDULED).update(
+        status=Status.KILLED, ended_at=now, kill_requested=True, error=error
+    ):
+        run.record_status(Status.KILLED, error)
     Run.objects.filter(id=run.id, status__in=STARTED).update(kill_requested=True)
-
-
-@transaction.atomic
-def delete_pipeline(pipeline: Pipeline) -> None:
-    """Removes the definition; its runs and what they made stay."""
-    for run in pipeline.runs.filter(status__in=[Status.SCHEDULED, *STARTED]):
-        request_kill(run)
-    pipeline.delete()

@@ -2,6 +2,7 @@
 
 from pipelines.reaper import reap_lost_runs
 from pipelines.runner.run import run_pipeline
+from pipelines.schedules import fire
 
 
 def execute_run(run_id: int) -> None:
@@ -10,3 +11,8 @@ def execute_run(run_id: int) -> None:
 
 def reap_runs() -> int:
     return reap_lost_runs()
+
+
+def fire_schedule(pipeline_id: int) -> int | None:
+    run = fire(pipeline_id)
+    return run.id if run else None

@@ -1,13 +1,22 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from aicenter.access import project_for
 from aicenter.models import Role
+from datasets.models import Dataset
+from pipelines.definitions import create_pipeline, delete_pipeline, update_pipeline
+from pipelines.filters import ListFilters
+from pipelines.forms import PipelineForm
 from pipelines.models import Pipeline, Run
-from pipelines.start import request_kill, run_again
+from pipelines.screen import initial_definition, picker, posted_definition, shows, version_choices
+from pipelines.start import request_kill, run_again, start_run
+
+PIPELINES_PER_PAGE = 25
+RUNS_PER_PAGE = 25
 
 
 def back_to(request, fallback: str):
@@ -19,12 +28,120 @@ def back_to(request, fallback: str):
 
 
 @login_required
+@require_safe
 def pipelines_list(request, project_id: int):
     project = project_for(request.user, project_id)
-    pipelines = Pipeline.objects.filter(project=project).select_related("package_version__package")
-    runs = Run.objects.for_project(project).select_related("package_version__package")[:50]
-    context = {"project": project, "section": "pipelines", "pipelines": pipelines, "runs": runs}
+    filters = ListFilters.from_query(request.GET, project)
+    pipelines = filters.apply(Pipeline.objects.filter(project=project).with_latest_run())
+    page = Paginator(pipelines, PIPELINES_PER_PAGE).get_page(request.GET.get("page"))
+    context = {
+        "project": project,
+        "section": "pipelines",
+        "page": page,
+        "filters": filters,
+        "live": any(p.latest_run and not p.latest_run.is_finished for p in page),
+    }
+    if request.htmx:
+        return render(request, "pipelines/partials/pipeline_rows.html", context)
     return render(request, "pipelines/list.html", context)
+
+
+@login_required
+@require_safe
+def pipeline_detail(request, project_id: int, pipeline_id: int):
+    project = project_for(request.user, project_id)
+    pipeline = pipeline_of(project, pipeline_id)
+    runs = Paginator(pipeline.runs.select_related("produced_version"), RUNS_PER_PAGE)
+    page = runs.get_page(request.GET.get("page"))
+    context = {
+        "project": project,
+        "section": "pipelines",
+        "pipeline": pipeline,
+        "runs": page,
+        "live": any(not run.is_finished for run in page),
+    }
+    if request.htmx:
+        return render(request, "pipelines/partials/pipeline_runs.html", context)
+    return render(request, "pipelines/pipeline.html", context)
+
+
+@login_required
+def pipeline_create(request, project_id: int):
+    project = project_for(request.user, project_id, Role.EDITOR)
+    return definition_page(request, project, None)
+
+
+@login_required
+def pipeline_edit(request, project_id: int, pipeline_id: int):
+    project = project_for(request.user, project_id, Role.EDITOR)
+    return definition_page(request, project, pipeline_of(project, pipeline_id))
+
+
+def definition_page(request, project, pipeline: Pipeline | None):
+    """The Create Pipeline screen, also for editing; `refresh` redraws it with new choices."""
+    if request.method != "POST":
+        values, rows = initial_definition(pipeline)
+        return definition_form(request, project, pipeline, values, rows)
+    values, rows = posted_definition(request.POST)
+    if "refresh" in request.GET:
+        return definition_form(request, project, pipeline, values, rows)
+    form = PipelineForm(project, values)
+    if not form.is_valid():
+        return definition_form(request, project, pipeline, values, rows, form, status=400)
+    if pipeline is None:
+        pipeline = create_pipeline(project, form.cleaned_data, request.user)
+        messages.success(request, f"Pipeline {pipeline.name} created.")
+    else:
+        update_pipeline(pipeline, form.cleaned_data, request.user)
+        messages.success(request, f"Pipeline {pipeline.name} changed.")
+    return redirect(pipeline)
+
+
+def definition_form(request, project, pipeline, values, rows, form=None, status=200):
+    """The screen drawn from `values`; a bound `form` adds its errors next to their fields."""
+    errors = form.errors if form is not None else {}
+    context = {
+        "project": project,
+        "section": "pipelines",
+        "pipeline": pipeline,
+        "form": form or PipelineForm(project, initial=values),
+        "values": values,
+        "rows": rows,
+        "choices": version_choices(project, values),
+        "datasets": Dataset.objects.filter(project=project).order_by("name"),
+        "pickers": [picker(project, name, values, errors) for name in ["input", "evaluation"]],
+        "shows": shows(values.get("type") or "training"),
+        "refresh_url": f"{request.path}?refresh",
+    }
+    if request.htmx:
+        return render(request, "pipelines/partials/pipeline_form.html", context, status=status)
+    return render(request, "pipelines/form.html", context, status=status)
+
+
+@login_required
+def pipeline_delete(request, project_id: int, pipeline_id: int):
+    project = project_for(request.user, project_id, Role.EDITOR)
+    pipeline = pipeline_of(project, pipeline_id)
+    if request.method == "POST":
+        delete_pipeline(pipeline, request.user)
+        messages.success(request, f"Pipeline {pipeline.name} removed; its runs stay.")
+        return redirect("pipelines:list", project.id)
+    context = {"project": project, "section": "pipelines", "pipeline": pipeline}
+    return render(request, "pipelines/delete.html", context)
+
+
+@login_required
+@require_POST
+def pipeline_start(request, project_id: int, pipeline_id: int):
+    project = project_for(request.user, project_id, Role.EDITOR)
+    run = start_run(pipeline_of(project, pipeline_id))
+    messages.success(request, f"Run #{run.id} is queued.")
+    return back_to(request, run.get_absolute_url())
+
+
+def pipeline_of(project, pipeline_id: int) -> Pipeline:
+    pipelines = Pipeline.objects.filter(project=project).with_latest_run()
+    return get_object_or_404(pipelines, id=pipeline_id)
 
 
 @login_required

@@ -145,7 +145,7 @@ def installer_environment() -> dict[str, str]:
     return {
         **passed,
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": os.environ.get("HOME", "/tmp"),  # noqa: S108 - only a fallback for the cache
+        "HOME": os.environ.get("HOME", "/tmp"),  # noqa: S108 - a cache fallback  # nosec B108
         "UV_PYTHON_DOWNLOADS": "never",
         "LANG": "C.UTF-8",
     }

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from pipelines.models import Run, Stream
 from pipelines.runner.logs import RunLog
+from pipelines.runner.workspace import RunUser, run_user
 
 TICK = 0.2
 FLUSH_EVERY = 0.5
@@ -33,15 +34,7 @@ class Outcome:
 def execute(
     run: Run, command: list[str], cwd: Path, env: dict, time_limit: int, log: RunLog
 ) -> Outcome:
-    process = subprocess.Popen(
-        command,
-        cwd=cwd,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-    )
+    process = start(command, cwd, env, run_user())
     Run.objects.filter(id=run.id).update(process_group=process.pid)
     lines: queue.Queue = queue.Queue()
     readers = [
@@ -55,6 +48,29 @@ def execute(
     drain(lines, log)
     log.flush()
     return Outcome(returncode=process.returncode, stopped=stopped)
+
+
+def start(command: list[str], cwd: Path, env: dict, user: RunUser | None) -> subprocess.Popen:
+    """The harness in its own session; as the unprivileged user when the worker is root."""
+    as_user = {"user": user.uid, "group": user.gid, "extra_groups": []} if user else {}
+    try:
+        return subprocess.Popen(
+            command,
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+            **as_user,
+        )
+    except PermissionError as error:
+        if user is None:
+            raise
+        raise PermissionError(
+            f"User {user.name} (RUN_AS_USER) may not run {command[0]} in {cwd}: install "
+            f"Python and AICENTER_WORKER_DIR where that user can reach them ({error})."
+        ) from None
 
 
 def start_reader(pipe, stream: str, lines: queue.Queue) -> threading.Thread:

@@ -74,6 +74,7 @@ def publish_success(run: Run, workspace: Workspace, score: float | None, snapsho
             results=results,
             heartbeat_at=ended,
         )
+        run.record_status(Status.SUCCESSFUL, f"made version {version.label}" if version else "")
 
 
 def stored_if(checked, project):

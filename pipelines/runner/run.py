@@ -16,7 +16,7 @@ from pipelines.runner.heartbeat import Heartbeat
 from pipelines.runner.logs import RunLog
 from pipelines.runner.publish import publish_success, upload_artifacts
 from pipelines.runner.stage import stage
-from pipelines.runner.workspace import Workspace
+from pipelines.runner.workspace import Workspace, run_user
 
 logger = logging.getLogger(__name__)
 HARNESS = Path(__file__).with_name("harness.py")
@@ -42,9 +42,11 @@ def claim(run_id: int) -> Run | None:
     )
     if not taken:
         return None
-    return Run.objects.select_related(
+    run = Run.objects.select_related(
         "project", "package_version__package", "input_dataset", "evaluation_dataset"
     ).get(id=run_id)
+    run.record_status(Status.RUNNING, f"on {run.worker}")
+    return run
 
 
 def run_pipeline(run_id: int) -> None:
@@ -98,9 +100,9 @@ def execute_harness(run: Run, workspace: Workspace, python: Path, log: RunLog) -
     log.system(f"Calling the {run.type} steps of train.Main.")
     log.flush()
     env = user_environment(run, workspace, python, spec)
+    workspace.hand_over(run_user(), Path(env["artifacts_directory"]))
     outcome = execute(run, command, workspace.package, env, run.time_limit, log)
-    if workspace.result.exists():
-        outcome.result = json.loads(workspace.result.read_text())
+    outcome.result = workspace.read_result()
     return outcome
 
 
@@ -172,6 +174,8 @@ def end(run: Run, status: str, error: str, log: RunLog) -> None:
     log.system(error.splitlines()[0] if error else status)
     log.flush()
     now = timezone.now()
-    Run.objects.filter(id=run.id, status__in=[Status.RUNNING, Status.PACKAGING]).update(
+    ended = Run.objects.filter(id=run.id, status__in=[Status.RUNNING, Status.PACKAGING]).update(
         status=status, error=error, ended_at=now, heartbeat_at=now
     )
+    if ended:
+        run.record_status(status, error)

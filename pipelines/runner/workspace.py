@@ -1,12 +1,38 @@
 """A fresh folder per run on the worker, removed when the run ends."""
 
+import json
 import os
+import pwd
 import shutil
+import stat
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+
+@dataclass(frozen=True)
+class RunUser:
+    """The unprivileged account the user's code runs as when the worker is root."""
+
+    name: str
+    uid: int
+    gid: int
+
+
+def run_user() -> RunUser | None:
+    """RUN_AS_USER when the worker runs as root; None when the code runs as the worker."""
+    if os.geteuid() != 0 or not settings.RUN_AS_USER:
+        return None
+    try:
+        entry = pwd.getpwnam(settings.RUN_AS_USER)
+    except KeyError:
+        raise ImproperlyConfigured(
+            f"RUN_AS_USER names no user of this worker: {settings.RUN_AS_USER!r}."
+        ) from None
+    return RunUser(entry.pw_name, entry.pw_uid, entry.pw_gid)
 
 
 @dataclass(frozen=True)
@@ -25,9 +51,37 @@ class Workspace:
             workspace.tmp,
             workspace.training_split,
             workspace.evaluation_split,
+            workspace.result.parent,
         ]:
             folder.mkdir(parents=True)
         return workspace
+
+    def hand_over(self, user: RunUser | None, artifacts: Path) -> None:
+        """Give the user's code the folders it writes to; the workspace root stays the worker's.
+
+        The staged data are hard links into the worker's blob cache: their folders
+        change owner, the files never do, so the cache stays read-only to the code.
+        """
+        if user is None:
+            return
+        close_worker_folders()
+        for folder in [self.package, self.home, self.tmp, self.root / "split", self.result.parent]:
+            give(folder, user, with_files=True)
+        # The artifacts folder may be any folder of the workspace, the data's included.
+        for folder in [self.data, self.test_data, artifacts]:
+            if folder != self.root:
+                give(folder, user, with_files=False)
+
+    def read_result(self) -> dict:
+        """What the harness wrote; a link or other non-file planted in its place is ignored."""
+        try:
+            handle = os.open(self.result, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        except OSError:
+            return {}
+        with os.fdopen(handle) as result:
+            if not stat.S_ISREG(os.fstat(handle).st_mode):
+                return {}
+            return json.loads(result.read() or "{}")
 
     @property
     def package(self) -> Path:
@@ -63,7 +117,7 @@ class Workspace:
 
     @property
     def result(self) -> Path:
-        return self.root / "result.json"
+        return self.root / "out" / "result.json"
 
     def inside(self, relative: str) -> Path:
         """A path the user named, which must stay inside the workspace."""
@@ -74,6 +128,24 @@ class Workspace:
 
     def remove(self) -> None:
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+def close_worker_folders() -> None:
+    """The blob cache is closed to the user's code (its data are hard links, read through
+    the workspace), and the runs' folder cannot be listed to find another run's workspace."""
+    worker = Path(settings.WORKER_DIR)
+    (worker / "blobs").mkdir(parents=True, exist_ok=True)
+    (worker / "blobs").chmod(0o700)
+    (worker / "runs").chmod(0o711)
+
+
+def give(folder: Path, user: RunUser, with_files: bool) -> None:
+    """Chown a folder, its sub-folders and (with_files) its files, never following links."""
+    os.chown(folder, user.uid, user.gid, follow_symlinks=False)
+    for top, folders, files in os.walk(folder, followlinks=False):
+        names = folders + files if with_files else folders
+        for name in names:
+            os.chown(Path(top) / name, user.uid, user.gid, follow_symlinks=False)
 
 
 def regular_files(folder: Path) -> list[tuple[str, Path]]:

@@ -1,15 +1,30 @@
 """Builders for runs: datasets with files, pipelines and their runs."""
 
 import hashlib
+import json
+import tempfile
+from datetime import timedelta
+from pathlib import Path
+
+from django.db import transaction
+from django.utils import timezone
 
 from aicenter.store import get_store
 from datasets.models import Blob, Dataset, DatasetFile
 from datasets.paths import parent
+from datasets.snapshots import take_snapshot
 from packages.examples import EXAMPLES, zip_folder
-from packages.upload import upload_package
-from pipelines.models import DEFAULT_PARAMETERS
-from pipelines.start import create_pipeline
+from packages.upload import hash_file, inspect, register_trained_version, stored, upload_package
+from pipelines.definitions import create_pipeline
+from pipelines.models import ACTIVE, DEFAULT_PARAMETERS, Artifact, Run, Status
+from pipelines.outputs import results_key
+from pipelines.runner.logs import RunLog
+from pipelines.runner.publish import results_document
+from pipelines.start import start_run
 from tests.factories import package_zip, uploaded
+
+RUN_SECONDS = 60
+ENDED_AGO = timedelta(seconds=15)
 
 
 def dataset_with(project, name: str, files: dict[str, bytes]) -> Dataset:
@@ -59,3 +74,73 @@ def training_pipeline(project, user, version, data, **fields):
         **fields,
     }
     return create_pipeline(project, definition, user)
+
+
+def snapshotting_pipeline(project, user, files: dict[str, bytes], **parameters):
+    """Trains the example package on the train folder of new data and keeps a snapshot of it."""
+    data = dataset_with(project, "flowers", files)
+    parameters = {**DEFAULT_PARAMETERS, "save_training_data": "true", **parameters}
+    version = example_version(project, user)
+    return training_pipeline(
+        project, user, version, data, input_path="train", parameters=parameters
+    )
+
+
+def run_of(pipeline, status: str = Status.SCHEDULED, **fields) -> Run:
+    """A new run of the pipeline put straight into `status`, with the times a worker records."""
+    run = start_run(pipeline)
+    now = timezone.now()
+    if status != Status.SCHEDULED:
+        fields.setdefault("started_at", now - ENDED_AGO - timedelta(seconds=RUN_SECONDS))
+    if status not in ACTIVE:
+        fields.setdefault("ended_at", now - ENDED_AGO)
+    Run.objects.filter(id=run.id).update(status=status, **fields)
+    return Run.objects.get(id=run.id)
+
+
+def store_artifacts(run: Run, files: dict[str, bytes]) -> None:
+    for path, content in files.items():
+        artifact = Artifact(run=run, path=path, size=len(content))
+        get_store().put_bytes(artifact.key, content)
+        artifact.save()
+
+
+def write_log(run: Run, lines: list[tuple[str, str]]) -> None:
+    log = RunLog(run)
+    for stream, text in lines:
+        log.add(stream, text)
+    log.flush()
+
+
+def publish(run: Run, score: float | None = None, snapshot: bool = True) -> Run:
+    """What a successful run publishes: a new version, the data snapshot and _results.json."""
+    with tempfile.TemporaryDirectory() as folder:
+        archive = Path(folder) / "trained.zip"
+        archive.write_bytes(package_zip())
+        checked = inspect(archive, *hash_file(archive))
+        with stored(checked, run.project), transaction.atomic():
+            version = register_trained_version(run.package_version, checked, score)
+    kept = take_snapshot(run.input_dataset, run.input_path) if snapshot else None
+    results = results_document(run, run.ended_at, version, kept, score)
+    get_store().put_bytes(results_key(run), json.dumps(results).encode())
+    Run.objects.filter(id=run.id).update(
+        produced_version=version, snapshot=kept, score=score, results=results
+    )
+    return Run.objects.get(id=run.id)
+
+
+def training_body(version, data, /, **changes) -> dict:
+    """The API's body for a training pipeline of `version` on `data`, with `changes`."""
+    body = {
+        "name": "nightly",
+        "type": "training",
+        "package": version.package_id,
+        "version": version.label,
+        "input_dataset": data.id,
+    }
+    return {**body, **changes}
+
+
+def post_pipeline(client, project, body: dict):
+    url = f"/api/v1/projects/{project.id}/pipelines"
+    return client.post(url, json.dumps(body), content_type="application/json")

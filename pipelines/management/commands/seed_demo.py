@@ -4,9 +4,14 @@ from django.core.management.base import BaseCommand
 from aicenter.models import Project
 from aicenter.projects import create_project
 from datasets.examples import load_example_datasets
+from datasets.models import Dataset
 from packages.examples import load_example_packages
+from packages.models import PackageVersion
+from pipelines.definitions import create_pipeline
+from pipelines.models import ScheduleKind
 
 DEMO_USERNAME = "demo"
+DEMO_PIPELINE = "flowers-nightly"
 DEMO_PROJECT = "Demo"
 
 
@@ -30,9 +35,29 @@ class Command(BaseCommand):
             self.stdout.write(f"Loaded example package {name}.")
         for name in load_example_datasets(project, user):
             self.stdout.write(f"Loaded example dataset {name}.")
+        if not project.pipelines.exists():
+            pipeline = create_nightly_pipeline(project, user)
+            self.stdout.write(f"Created the pipeline {pipeline.name}: {pipeline.schedule_summary}.")
         if created:
             self.stdout.write(f"Log in as {DEMO_USERNAME!r} with password {password!r}.")
         else:
             self.stdout.write(
                 f"Log in as {DEMO_USERNAME!r}; its password is {password!r} unless you changed it."
             )
+
+
+def create_nightly_pipeline(project, user):
+    """Retrain the standard-library example every night at 03:00 on the flowers training data."""
+    definition = {
+        "name": DEMO_PIPELINE,
+        "type": "training",
+        "package_version": PackageVersion.objects.get(
+            package__project=project, package__name="flowers-stdlib", major=1, minor=0
+        ),
+        "input_dataset": Dataset.objects.get(project=project, name="flowers"),
+        "input_path": "train",
+        "parameters": {"save_training_data": "true"},
+        "schedule_kind": ScheduleKind.RECURRING,
+        "cron": "0 3 * * *",
+    }
+    return create_pipeline(project, definition, user)

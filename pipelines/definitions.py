@@ -1,0 +1,90 @@
+"""Creating, changing and removing pipelines, with the schedules they own."""
+
+from django.db import transaction
+
+from aicenter.models import EventKind, record_event
+from pipelines.models import STARTED, Pipeline, ScheduleKind, Status
+from pipelines.schedules import drop_schedule, sync_schedule
+from pipelines.start import request_kill, start_run
+
+# The fields of a pipeline that come straight from PipelineForm's cleaned data.
+DEFINITION = {
+    "name": "",
+    "type": "",
+    "package_version": None,
+    "input_dataset": None,
+    "input_path": "",
+    "evaluation_dataset": None,
+    "evaluation_path": "",
+    "parameters": {},
+    "gpu": False,
+    "timeout": None,
+    "schedule_kind": ScheduleKind.NOW,
+    "run_at": None,
+    "cron": "",
+    "interval_minutes": None,
+    "starts_at": None,
+    "ends_at": None,
+    "on_overlap": "skip",
+}
+
+
+def define(pipeline: Pipeline, data: dict) -> None:
+    for field, default in DEFINITION.items():
+        value = data.get(field)
+        setattr(pipeline, field, default if value in (None, "") else value)
+    if pipeline.schedule_kind != ScheduleKind.RECURRING:
+        pipeline.cron, pipeline.interval_minutes = "", None
+        pipeline.starts_at = pipeline.ends_at = None
+    if pipeline.schedule_kind != ScheduleKind.ONCE:
+        pipeline.run_at = None
+
+
+@transaction.atomic
+def create_pipeline(project, data: dict, user) -> Pipeline:
+    pipeline = Pipeline(project=project, created_by=user)
+    define(pipeline, data)
+    pipeline.save()
+    sync_schedule(pipeline)
+    record_event(
+        project,
+        EventKind.PIPELINE_CREATED,
+        f"{pipeline.name}: {pipeline.get_type_display().lower()} of "
+        f"{pipeline.package_version}, {pipeline.schedule_summary}.",
+        user=user,
+        link=pipeline.get_absolute_url(),
+    )
+    if pipeline.schedule_kind == ScheduleKind.NOW:
+        start_run(pipeline)
+    return pipeline
+
+
+@transaction.atomic
+def update_pipeline(pipeline: Pipeline, data: dict, user) -> Pipeline:
+    """A new definition for the runs to come; runs already made keep what they ran."""
+    define(pipeline, data)
+    pipeline.save()
+    sync_schedule(pipeline)
+    record_event(
+        pipeline.project_id,
+        EventKind.PIPELINE_CHANGED,
+        f"{pipeline.name}: changed, {pipeline.schedule_summary}.",
+        user=user,
+        link=pipeline.get_absolute_url(),
+    )
+    return pipeline
+
+
+@transaction.atomic
+def delete_pipeline(pipeline: Pipeline, user=None) -> None:
+    """Removes the definition and its schedule; its runs and what they made stay."""
+    for run in pipeline.runs.filter(status__in=[Status.SCHEDULED, *STARTED]):
+        request_kill(run)
+    drop_schedule(pipeline)
+    record_event(
+        pipeline.project_id,
+        EventKind.PIPELINE_REMOVED,
+        f"{pipeline.name}: removed; its runs and the versions they made stay.",
+        user=user,
+    )
+    pipeline.delete()

@@ -1,0 +1,63 @@
+"""The filters of the pipelines list: by the latest run's status, by type and by package."""
+
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from django.db.models import OuterRef, Subquery
+
+from packages.contract import PipelineType
+from packages.models import MLPackage
+from pipelines.models import PipelineQuerySet, Run, Status
+
+NO_RUN = "none"
+
+
+@dataclass
+class ListFilters:
+    status: str
+    type: str
+    package: int | None
+    packages: list[MLPackage]
+
+    @classmethod
+    def from_query(cls, query, project) -> "ListFilters":
+        packages = list(MLPackage.objects.filter(project=project).order_by("name"))
+        package = query.get("package", "")
+        return cls(
+            status=query.get("status", "") if query.get("status") in cls.statuses() else "",
+            type=query.get("type", "") if query.get("type") in PipelineType.values else "",
+            package=int(package) if package.isdigit() else None,
+            packages=packages,
+        )
+
+    @staticmethod
+    def statuses() -> list[str]:
+        return [*Status.values, NO_RUN]
+
+    def apply(self, pipelines: PipelineQuerySet) -> PipelineQuerySet:
+        if self.status:
+            newest = Run.objects.filter(pipeline=OuterRef("pk")).order_by("-created_at", "-id")
+            pipelines = pipelines.annotate(latest_status=Subquery(newest.values("status")[:1]))
+            if self.status == NO_RUN:
+                pipelines = pipelines.filter(latest_status__isnull=True)
+            else:
+                pipelines = pipelines.filter(latest_status=self.status)
+        if self.type:
+            pipelines = pipelines.filter(type=self.type)
+        if self.package:
+            pipelines = pipelines.filter(package_version__package_id=self.package)
+        return pipelines
+
+    @property
+    def query(self) -> str:
+        """The filters as a query string, for the pages and the live refresh."""
+        chosen = {"status": self.status, "type": self.type, "package": self.package or ""}
+        return urlencode({name: value for name, value in chosen.items() if value})
+
+    @property
+    def type_choices(self) -> list[tuple[str, str]]:
+        return PipelineType.choices
+
+    @property
+    def status_choices(self) -> list[tuple[str, str]]:
+        return [*Status.choices, (NO_RUN, "No run yet")]

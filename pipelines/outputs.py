@@ -1,0 +1,111 @@
+"""What a run produced, shaped for its page: the artifact tree, previews, log windows, zips."""
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.utils import timezone
+
+from aicenter.store import get_store
+from datasets.paths import content_type_of
+from pipelines.models import Artifact, LogLine, Run
+
+ARTIFACTS_SHOWN = 500
+SNAPSHOT_FILES_SHOWN = 200
+LOG_TAIL = 500
+LOG_PAGE = 1000
+# The runner writes its closing lines just after it sets the final status.
+LOG_SETTLE = timedelta(seconds=5)
+
+
+@dataclass
+class TreeNode:
+    """A folder of the artifact tree, or one artifact file (then `artifact` is set)."""
+
+    name: str
+    path: str
+    artifact: Artifact | None = None
+    children: dict[str, "TreeNode"] = field(default_factory=dict)
+
+    @property
+    def entries(self) -> list["TreeNode"]:
+        """Folders first, then files, each by name."""
+        return sorted(
+            self.children.values(), key=lambda node: (node.artifact is not None, node.name)
+        )
+
+
+def artifact_tree(artifacts: Iterable[Artifact]) -> list[TreeNode]:
+    root = TreeNode(name="", path="")
+    for artifact in artifacts:
+        node = root
+        *folders, name = artifact.path.split("/")
+        for folder in folders:
+            path = f"{node.path}/{folder}" if node.path else folder
+            node = node.children.setdefault(folder, TreeNode(name=folder, path=path))
+        node.children[name] = TreeNode(name=name, path=artifact.path, artifact=artifact)
+    return root.entries
+
+
+def previewable(artifact: Artifact) -> Artifact:
+    """The artifact with the content type the dataset previews go by, guessed from its name."""
+    artifact.content_type = content_type_of(artifact.path)
+    return artifact
+
+
+def snapshot_files(run: Run) -> list:
+    if run.snapshot is None:
+        return []
+    return list(run.snapshot.files.all()[:SNAPSHOT_FILES_SHOWN])
+
+
+def log_tail(run: Run) -> list[LogLine]:
+    return run.log_lines.order_by("-n")[:LOG_TAIL][::-1]
+
+
+def log_before(run: Run, before: int) -> list[LogLine]:
+    return run.log_lines.filter(n__lt=before).order_by("-n")[:LOG_TAIL][::-1]
+
+
+def log_after(run: Run, after: int) -> list[LogLine]:
+    return list(run.log_lines.filter(n__gt=after).order_by("n")[:LOG_PAGE])
+
+
+def earlier_than(lines: list[LogLine]) -> int:
+    """How many lines come before these; line numbers start at 1 without gaps."""
+    return lines[0].n - 1 if lines else 0
+
+
+def log_settled(run: Run) -> bool:
+    """Whether no more lines can come: the run ended a few seconds ago."""
+    return run.is_finished and (run.ended_at is None or timezone.now() - run.ended_at > LOG_SETTLE)
+
+
+def log_text(run: Run) -> Iterator[str]:
+    """The whole log as text, one line at a time, for the download."""
+    lines = run.log_lines.order_by("n").values_list("time", "stream", "text")
+    for time, stream, text in lines.iterator(chunk_size=2000):
+        yield f"{time.isoformat(timespec='milliseconds')} {stream} {text}\n"
+
+
+def results_key(run: Run) -> str:
+    return f"runs/{run.id}/_results.json"
+
+
+def artifact_entries(run: Run, folder: str = "") -> Iterator[tuple[str, str, int]]:
+    """(name in the zip, store key, size) of every artifact, for datasets.zips.zip_stream."""
+    for artifact in run.artifacts.order_by("path").iterator(chunk_size=1000):
+        yield folder + artifact.path, artifact.key, artifact.size
+
+
+def everything_entries(run: Run) -> Iterator[tuple[str, str, int]]:
+    """The run's outputs in one zip: _results.json, the new version, artifacts and snapshot."""
+    if run.results is not None:
+        key = results_key(run)
+        yield "_results.json", key, get_store().size(key)
+    if version := run.produced_version:
+        yield f"package/{version.download_name}", version.zip_key, version.size
+    yield from artifact_entries(run, "artifacts/")
+    if run.snapshot:
+        for path, key, size in run.snapshot.zip_entries():
+            yield f"snapshot/{path}", key, size

@@ -1,0 +1,129 @@
+"""What the Create Pipeline screen needs beyond PipelineForm: parameter rows and live choices."""
+
+import json
+from dataclasses import dataclass, field
+
+from datasets.models import Dataset, FolderEntry
+from packages.models import MLPackage, PackageVersion
+from pipelines.forms import MINUTES_IN
+from pipelines.models import DEFAULT_PARAMETERS, Pipeline
+
+DATE_INPUT = "%Y-%m-%dT%H:%M"
+
+
+def posted_definition(post) -> tuple[dict, list[tuple[str, str]]]:
+    """The posted fields, with the parameter rows (added or removed in place) as JSON."""
+    rows = list(zip(post.getlist("param_name"), post.getlist("param_value"), strict=False))
+    if post.get("remove_parameter", "").isdigit():
+        index = int(post["remove_parameter"])
+        rows = rows[:index] + rows[index + 1 :]
+    if "add_parameter" in post:
+        rows.append(("", ""))
+    values = {name: post.get(name) for name in post if not name.startswith("param_")}
+    named = {name.strip(): value for name, value in rows if name or value}
+    values["parameters"] = json.dumps(named)
+    for picker in ["input", "evaluation"]:
+        if f"browse_{picker}" in post:
+            values[f"{picker}_path"] = post[f"browse_{picker}"]
+    if "every" not in values:  # the interval was not on the screen yet: offer the default
+        values.update(interval_fields(None))
+    return values, rows
+
+
+def initial_definition(pipeline: Pipeline | None) -> tuple[dict, list[tuple[str, str]]]:
+    if pipeline is None:
+        return {"type": "training", **interval_fields(None)}, list(DEFAULT_PARAMETERS.items())
+    values = {
+        **pipeline.chosen,
+        "timeout": pipeline.timeout,
+        "schedule_kind": pipeline.schedule_kind,
+        "on_overlap": pipeline.on_overlap,
+        "cron": pipeline.cron,
+        "repeat": "cron" if pipeline.cron else "interval",
+        **interval_fields(pipeline.interval_minutes),
+        **{
+            name: moment.strftime(DATE_INPUT)
+            for name in ["run_at", "starts_at", "ends_at"]
+            if (moment := getattr(pipeline, name))
+        },
+    }
+    return values, list(pipeline.all_parameters.items())
+
+
+def interval_fields(minutes: int | None) -> dict:
+    if not minutes:
+        return {"every": 1, "unit": "days"}
+    for unit in reversed(MINUTES_IN):
+        if minutes % MINUTES_IN[unit] == 0:
+            return {"every": minutes // MINUTES_IN[unit], "unit": unit}
+    return {"every": minutes, "unit": "minutes"}
+
+
+@dataclass
+class Picker:
+    """A folder picker: the chosen folder of a dataset and the folders below it."""
+
+    name: str
+    dataset: Dataset | None
+    path: str
+    folders: list[FolderEntry] = field(default_factory=list)
+    dataset_errors: list[str] = field(default_factory=list)
+    path_errors: list[str] = field(default_factory=list)
+
+    @property
+    def crumbs(self) -> list[tuple[str, str]]:
+        parts = self.path.split("/") if self.path else []
+        return [(part, "/".join(parts[: index + 1])) for index, part in enumerate(parts)]
+
+
+def picker(project, name: str, values: dict, errors: dict) -> Picker:
+    dataset = Dataset.objects.filter(project=project, id=as_id(values.get(f"{name}_dataset")))
+    dataset = dataset.first()
+    path = (values.get(f"{name}_path") or "").strip("/")
+    chosen = Picker(name, dataset, path)
+    chosen.dataset_errors = errors.get(f"{name}_dataset", [])
+    chosen.path_errors = errors.get(f"{name}_path", [])
+    if dataset is not None:
+        chosen.folders = dataset.folder(path if dataset.has_folder(path) else "").folders
+    return chosen
+
+
+@dataclass
+class VersionChoices:
+    """Packages, then the majors of the chosen package, then the versions of the chosen major."""
+
+    packages: list[MLPackage]
+    package: MLPackage | None
+    majors: list[int]
+    major: int | None
+    versions: list[PackageVersion]
+    version: str
+
+
+def version_choices(project, values: dict) -> VersionChoices:
+    packages = list(MLPackage.objects.filter(project=project).order_by("name"))
+    package = next((p for p in packages if p.id == as_id(values.get("package"))), None)
+    if package is None:
+        return VersionChoices(packages, None, [], None, [], "")
+    every = list(package.versions.order_by("major", "minor"))
+    majors = sorted({version.major for version in every})
+    label = values.get("version") or ""
+    major = as_id(values.get("major"))
+    if major not in majors:
+        major = as_id(label.partition(".")[0])
+    if major not in majors:
+        major = majors[-1]
+    versions = [version for version in every if version.major == major]
+    if label not in {version.label for version in versions}:
+        label = versions[-1].label if versions else ""
+    return VersionChoices(packages, package, majors, major, versions, label)
+
+
+def as_id(value) -> int | None:
+    text = str(value or "")
+    return int(text) if text.isdigit() else None
+
+
+def shows(kind: str) -> dict[str, bool]:
+    """Which dataset choices a pipeline type needs."""
+    return {"input": kind in {"training", "full"}, "evaluation": kind in {"evaluation", "full"}}

@@ -1,0 +1,111 @@
+"""The project's activity: what happened to packages, datasets, pipelines and runs."""
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+
+from aicenter.models import Event, EventKind
+from datasets.ingest import upload_files
+from datasets.tree import delete_path
+from packages.upload import delete_package, upload_package
+from pipelines.definitions import delete_pipeline
+from pipelines.models import Status
+from pipelines.start import request_kill
+from tests.factories import dataset_uploads, make_dataset, uploaded, zip_bytes
+from tests.pipelines.builders import dataset_with, example_version, training_pipeline
+
+
+def kinds(project) -> list[str]:
+    return list(Event.objects.filter(project=project).values_list("kind", flat=True))
+
+
+def test_an_uploaded_package_is_recorded_with_what_it_can_run(project, owner):
+    version = example_version(project, owner)
+    event = Event.objects.get(kind=EventKind.PACKAGE_UPLOADED)
+    assert event.message == "flowers-stdlib 1.0: uploaded; it can run training, evaluation, full."
+    assert event.user == owner
+    assert event.link == version.get_absolute_url()
+
+
+def test_a_refused_package_is_recorded_with_every_reason(project, owner):
+    broken = zip_bytes({"train.py": "class Main:\n    pass\n", "../escape.txt": "x"})
+    with pytest.raises(ValidationError) as refusal:
+        upload_package(
+            project,
+            name="broken",
+            description="",
+            python_version="3.12",
+            file=uploaded(broken),
+            user=owner,
+        )
+    event = Event.objects.get(kind=EventKind.PACKAGE_REFUSED)
+    assert event.message.startswith("broken: upload refused.\n")
+    for reason in refusal.value.messages:
+        assert reason in event.message
+    assert event.user == owner
+
+
+def test_deleting_a_package_is_recorded(project, owner):
+    version = example_version(project, owner)
+    delete_package(version.package, owner)
+    assert Event.objects.get(kind=EventKind.PACKAGE_DELETED).message == "flowers-stdlib: deleted."
+
+
+def test_dataset_changes_are_recorded(project):
+    dataset = make_dataset(project, "reviews")
+    upload_files(dataset, "train", dataset_uploads({"a.csv": "1", "b.csv": "2"}))
+    upload_files(dataset, "train", dataset_uploads({"a.csv": "3"}))
+    delete_path(dataset, "train")
+    messages = list(
+        Event.objects.filter(kind=EventKind.DATASET_CHANGED)
+        .order_by("id")
+        .values_list("message", flat=True)
+    )
+    assert messages[-3:] == [
+        "reviews/train: 2 files added, 0 replaced.",
+        "reviews/train: 0 files added, 1 replaced.",
+        "reviews/train: removed with 2 files.",
+    ]
+
+
+def test_a_pipeline_and_its_run_leave_a_trail(project, owner):
+    version = example_version(project, owner)
+    data = dataset_with(project, "reviews", {"a.csv": b"1"})
+    pipeline = training_pipeline(project, owner, version, data)
+    run = pipeline.runs.get()
+    request_kill(run)
+    delete_pipeline(pipeline, owner)
+    assert kinds(project)[:3] == [
+        EventKind.PIPELINE_REMOVED,
+        EventKind.RUN_KILLED,
+        EventKind.PIPELINE_CREATED,
+    ]
+    killed = Event.objects.get(kind=EventKind.RUN_KILLED)
+    assert killed.message == f"nightly: run #{run.id} killed: Killed before it started."
+    assert killed.link == run.get_absolute_url()
+    assert Event.objects.get(kind=EventKind.PIPELINE_CREATED).message == (
+        "nightly: training of flowers-stdlib 1.0, run by hand."
+    )
+    assert run.status == Status.SCHEDULED  # the object in hand; the row says killed
+    run.refresh_from_db()
+    assert run.status == Status.KILLED
+
+
+def test_the_activity_page_lists_events_newest_first_and_filters_by_kind(
+    project, owner, viewer_client
+):
+    version = example_version(project, owner)
+    dataset = make_dataset(project, "reviews")
+    upload_files(dataset, "", dataset_uploads({"a.csv": "1"}))
+    url = reverse("activity", args=[project.id])
+    page = viewer_client.get(url)
+    shown = [event.kind for event in page.context["events"]]
+    assert shown[0] == EventKind.DATASET_CHANGED
+    assert EventKind.PACKAGE_UPLOADED in shown
+    assert f'href="{version.get_absolute_url()}"' in page.text
+    only = viewer_client.get(url, {"kind": EventKind.PACKAGE_UPLOADED})
+    assert [event.kind for event in only.context["events"]] == [EventKind.PACKAGE_UPLOADED]
+
+
+def test_the_activity_of_another_project_is_404(project, outsider_client):
+    assert outsider_client.get(reverse("activity", args=[project.id])).status_code == 404

@@ -1,0 +1,217 @@
+"""Every rule of a pipeline definition, refused alike by the Create Pipeline screen and the API."""
+
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from pipelines.models import Pipeline
+from tests.factories import api_client
+from tests.pipelines.builders import (
+    dataset_with,
+    example_version,
+    package_version_with,
+    post_pipeline,
+    training_body,
+)
+
+TRAIN_ONLY = (
+    "class Main:\n    def train(self, d):\n        pass\n    def save(self):\n        pass\n"
+)
+PAST = "2020-01-01T03:00"
+FUTURE = (timezone.now() + timedelta(days=30)).strftime("%Y-%m-%dT%H:%M")
+LATER = (timezone.now() + timedelta(days=60)).strftime("%Y-%m-%dT%H:%M")
+
+# (the API body's changes, the screen's changed fields, the field, the message)
+RULES = [
+    (
+        {"parameters": {"bad name": "1"}},
+        {"param_name": ["artifacts_directory", "bad name"], "param_value": ["artifacts", "1"]},
+        "parameters",
+        "'bad name' is not a valid variable name.",
+    ),
+    (
+        {"parameters": {"artifacts_directory": "../out"}},
+        {"param_name": ["artifacts_directory"], "param_value": ["../out"]},
+        "parameters",
+        "artifacts_directory must be a relative folder inside the run's workspace.",
+    ),
+    (
+        {"parameters": {"save_training_data": "maybe"}},
+        {"param_name": ["save_training_data"], "param_value": ["maybe"]},
+        "parameters",
+        "save_training_data must be true or false.",
+    ),
+    (
+        {"input_dataset": None},
+        {"input_dataset": ""},
+        "input_dataset",
+        "A training pipeline needs an input dataset.",
+    ),
+    (
+        {"input_path": "nowhere"},
+        {"input_path": "nowhere"},
+        "input_path",
+        "reviews/nowhere has no files: choose a folder with data.",
+    ),
+    (
+        {"input_path": "empty"},
+        {"input_path": "empty"},
+        "input_path",
+        "reviews/empty has no files: choose a folder with data.",
+    ),
+    ({"version": "7.0"}, {"version": "7.0"}, "version", "flowers-stdlib has no version '7.0'."),
+    (
+        {"type": "evaluation"},
+        {"type": "evaluation"},
+        "evaluation_dataset",
+        "An evaluation pipeline needs an evaluation dataset.",
+    ),
+    (
+        {"schedule": {"kind": "once"}},
+        {"schedule_kind": "once"},
+        "run_at",
+        "Choose when to run it.",
+    ),
+    (
+        {"schedule": {"kind": "once", "at": PAST + "+00:00"}},
+        {"schedule_kind": "once", "run_at": PAST},
+        "run_at",
+        "2020-01-01 03:00 is in the past.",
+    ),
+    (
+        {"schedule": {"kind": "recurring", "cron": "every night"}},
+        {"schedule_kind": "recurring", "repeat": "cron", "cron": "every night"},
+        "cron",
+        "'every night' is not a cron expression: it needs five fields",
+    ),
+    (
+        {"schedule": {"kind": "recurring", "cron": "0 3 * * * *"}},
+        {"schedule_kind": "recurring", "repeat": "cron", "cron": "0 3 * * * *"},
+        "cron",
+        "'0 3 * * * *' is not a cron expression",
+    ),
+    (
+        {"schedule": {"kind": "recurring", "cron": "61 3 * * *"}},
+        {"schedule_kind": "recurring", "repeat": "cron", "cron": "61 3 * * *"},
+        "cron",
+        "'61 3 * * *' is not a cron expression",
+    ),
+    (
+        {"schedule": {"kind": "recurring", "every": "often"}},
+        {"schedule_kind": "recurring", "repeat": "interval", "every": "often"},
+        "every",
+        "Give the interval as a whole number of minutes, hours, days or weeks.",
+    ),
+    (
+        {"schedule": {"kind": "recurring", "every": "4w"}},
+        {"schedule_kind": "recurring", "repeat": "interval", "every": "4", "unit": "weeks"},
+        "every",
+        "An interval can be at most 22 days; use a cron expression for rarer runs.",
+    ),
+    (
+        {"schedule": {"kind": "recurring", "every": "1d", "end": PAST + "+00:00"}},
+        {"schedule_kind": "recurring", "every": "1", "unit": "days", "ends_at": PAST},
+        "ends_at",
+        "2020-01-01 03:00 is in the past.",
+    ),
+    (
+        {"schedule": {"kind": "recurring", "every": "1d", "start": LATER, "end": FUTURE}},
+        {
+            "schedule_kind": "recurring",
+            "every": "1",
+            "unit": "days",
+            "starts_at": LATER,
+            "ends_at": FUTURE,
+        },
+        "ends_at",
+        "The end must come after the start.",
+    ),
+    (
+        {"schedule": {"kind": "sometimes"}},
+        {"schedule_kind": "sometimes"},
+        "schedule_kind",
+        "Select a valid choice.",
+    ),
+]
+
+
+@pytest.fixture
+def version(project, owner):
+    return example_version(project, owner)
+
+
+@pytest.fixture
+def data(project):
+    dataset = dataset_with(project, "reviews", {"train/a.csv": b"x\n1\n", "test/b.csv": b"x\n"})
+    dataset.folders.create(path="empty")
+    return dataset
+
+
+def api_body(version, data, changes: dict) -> dict:
+    return training_body(version, data, **{"input_path": "train", **changes})
+
+
+def screen_fields(version, data, changes: dict) -> dict:
+    fields = {
+        "name": "nightly",
+        "type": "training",
+        "package": version.package_id,
+        "major": version.major,
+        "version": version.label,
+        "input_dataset": data.id,
+        "input_path": "train",
+        "param_name": ["artifacts_directory", "save_training_data"],
+        "param_value": ["artifacts", "false"],
+        "schedule_kind": "now",
+    }
+    return {**fields, **changes}
+
+
+def post_api(user, project, body: dict):
+    return post_pipeline(api_client(user), project, body)
+
+
+@pytest.mark.parametrize(("api_changes", "screen_changes", "field", "message"), RULES)
+def test_the_api_refuses_a_bad_definition_next_to_its_field(
+    project, owner, version, data, api_changes, screen_changes, field, message
+):
+    response = post_api(owner, project, api_body(version, data, api_changes))
+    assert response.status_code == 400
+    errors = {error["field"]: error["message"] for error in response.json()["errors"]}
+    assert message in errors[field]
+    assert not Pipeline.objects.exists()
+
+
+@pytest.mark.parametrize(("api_changes", "screen_changes", "field", "message"), RULES)
+def test_the_screen_refuses_a_bad_definition_next_to_its_field(
+    project, owner_client, version, data, api_changes, screen_changes, field, message
+):
+    url = reverse("pipelines:create", args=[project.id])
+    response = owner_client.post(url, screen_fields(version, data, screen_changes))
+    assert response.status_code == 400
+    assert any(message in error for error in response.context["form"].errors[field])
+    assert message.replace("'", "&#x27;") in response.text
+    assert not Pipeline.objects.exists()
+
+
+def test_a_version_lacking_the_types_methods_is_refused_alike(project, owner, owner_client, data):
+    version = package_version_with(project, owner, TRAIN_ONLY)
+    changes = {"type": "evaluation", "evaluation_dataset": data.id}
+    message = "custom 1.0 cannot run evaluation pipelines: they need evaluate in train.py's Main."
+    api_response = post_api(owner, project, api_body(version, data, changes))
+    assert api_response.json()["errors"] == [{"field": "version", "message": message}]
+    url = reverse("pipelines:create", args=[project.id])
+    screen_response = owner_client.post(url, screen_fields(version, data, changes))
+    assert screen_response.context["form"].errors["version"] == [message]
+
+
+def test_the_screen_keeps_the_definition_after_a_refusal(project, owner_client, version, data):
+    fields = screen_fields(version, data, {"param_name": ["epochs"], "param_value": ["five"]})
+    fields["schedule_kind"] = "recurring"
+    fields.update(repeat="cron", cron="nonsense")
+    response = owner_client.post(reverse("pipelines:create", args=[project.id]), fields)
+    assert response.status_code == 400
+    assert response.context["rows"] == [("epochs", "five")]
+    assert 'value="nonsense"' in response.text
