@@ -125,6 +125,9 @@ KILL_GRACE_SECONDS = env_int("KILL_GRACE_SECONDS", 5, minimum=0)
 HEARTBEAT_SECONDS = env_int("HEARTBEAT_SECONDS", 5, minimum=1)
 # A run whose heartbeat is older than this is failed by the reaper: its worker died.
 HEARTBEAT_TIMEOUT = env_int("HEARTBEAT_TIMEOUT", 60, minimum=3)
+# A run still scheduled this long after its task was queued, while its queue holds no task,
+# is queued again by the reaper: the broker lost the task (Redis restarted without saving).
+RUN_REQUEUE_AFTER = env_int("RUN_REQUEUE_AFTER", 300, minimum=1)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

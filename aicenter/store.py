@@ -21,7 +21,7 @@ from typing import BinaryIO
 import boto3
 from boto3.s3.transfer import TransferConfig, create_transfer_manager
 from botocore.config import Config
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ImproperlyConfigured
@@ -31,6 +31,7 @@ from django.test.signals import setting_changed
 from django.urls import reverse
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_safe
+from s3transfer.exceptions import RetriesExceededError, S3DownloadFailedError, S3UploadFailedError
 
 CHUNK = 1 << 20
 DOWNLOAD_SALT = "aicenter.store.download"
@@ -41,6 +42,16 @@ DELETE_BATCH = 1000
 # A bucket not made yet (it is made on the first write) holds no objects.
 MISSING_CODES = {"404", "NoSuchKey", "NotFound", "NoSuchBucket"}
 MISSING_BUCKET_CODES = {"404", "NoSuchBucket"}
+
+
+# What an S3 store raises when the server is unreachable, refuses, or fails mid-transfer.
+STORE_ERRORS = (
+    BotoCoreError,
+    ClientError,
+    RetriesExceededError,
+    S3DownloadFailedError,
+    S3UploadFailedError,
+)
 
 
 class ObjectMissing(KeyError):
@@ -522,6 +533,8 @@ class S3Store(ObjectStore):
 
     def put_many(self, items: Iterable[tuple[Path, str]]) -> None:
         pairs = [(str(path), self._full(key)) for path, key in items]
+        if not pairs:
+            return
         self._ensure_bucket()
         with create_transfer_manager(self._client, MANY_CONFIG) as manager:
             _wait_all([manager.upload(path, self.bucket, full) for path, full in pairs])

@@ -201,6 +201,9 @@ class Run(DataChoice):
     time_limit = models.PositiveIntegerField(help_text="Seconds the run may take.")
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.SCHEDULED)
     created_at = models.DateTimeField(default=timezone.now)
+    queued_at = models.DateTimeField(
+        default=timezone.now, help_text="When its task last went to the broker."
+    )
     started_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
     worker = models.CharField(max_length=200, blank=True)

@@ -1,4 +1,9 @@
-"""Fails runs whose worker stopped beating, so no run stays `running` for ever."""
+"""Keeps runs moving when parts fail: no run stays `running` or `scheduled` for ever.
+
+A run whose worker stopped beating is failed. A run still scheduled long after its task
+was queued, while its queue holds no task, is queued again: the broker lost the task.
+Queuing it twice is safe, since only one delivery can claim the run.
+"""
 
 from datetime import timedelta
 
@@ -6,12 +11,15 @@ from django.apps import apps as global_apps
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS
 from django.utils import timezone
+from django_q.brokers import get_broker
+from django_q.conf import Conf
 from django_q.models import Schedule
 
 from pipelines.models import STARTED, Run, Status
 from pipelines.runner.execute import end_group
 from pipelines.runner.logs import RunLog
 from pipelines.runner.run import host_name
+from pipelines.start import enqueue
 
 REAPER_SCHEDULE = "reap-lost-runs"
 
@@ -41,6 +49,30 @@ def reap(run: Run, cutoff) -> int:
             end_group(run.process_group)
         log = RunLog(run)
         log.system(message)
+        log.flush()
+    return taken
+
+
+def requeue_stranded_runs() -> int:
+    """Queue again the scheduled runs whose task the broker no longer holds."""
+    cutoff = timezone.now() - timedelta(seconds=settings.RUN_REQUEUE_AFTER)
+    waiting = Run.objects.filter(status=Status.SCHEDULED, kill_requested=False)
+    requeued = 0
+    for gpu, queue in [(False, Conf.CLUSTER_NAME), (True, settings.GPU_CLUSTER)]:
+        stranded = list(waiting.filter(gpu=gpu, queued_at__lt=cutoff))
+        if stranded and get_broker(list_key=queue).queue_size() == 0:
+            requeued += sum(requeue(run, cutoff) for run in stranded)
+    return requeued
+
+
+def requeue(run: Run, cutoff) -> int:
+    taken = Run.objects.filter(id=run.id, status=Status.SCHEDULED, queued_at__lt=cutoff).update(
+        queued_at=timezone.now()
+    )
+    if taken:
+        enqueue(run)
+        log = RunLog(run)
+        log.system("Queued again: the broker had lost its task.")
         log.flush()
     return taken
 

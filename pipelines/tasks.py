@@ -1,6 +1,6 @@
 """Task entry points: they receive ids and hand over to the runner."""
 
-from pipelines.reaper import reap_lost_runs
+from pipelines.reaper import reap_lost_runs, requeue_stranded_runs
 from pipelines.runner.run import run_pipeline
 from pipelines.schedules import fire
 
@@ -10,7 +10,7 @@ def execute_run(run_id: int) -> None:
 
 
 def reap_runs() -> int:
-    return reap_lost_runs()
+    return reap_lost_runs() + requeue_stranded_runs()
 
 
 def fire_schedule(pipeline_id: int) -> int | None:

@@ -5,13 +5,16 @@ folder as working directory; writes the outcome (score or error) to the spec's
 result file.
 """
 
+import ctypes
 import json
 import os
+import signal
 import sys
 import traceback
 from pathlib import Path
 
 TRACEBACK_LINES = 12
+PR_SET_PDEATHSIG = 1
 
 
 def has_files(folder: str) -> bool:
@@ -54,8 +57,20 @@ def run_full(model, spec: dict) -> dict:
 STEPS = {"training": run_training, "evaluation": run_evaluation, "full": run_full}
 
 
+def die_with_worker(worker_pid: int) -> None:
+    """When the worker dies (even by SIGKILL), the whole run goes with it, children included."""
+    if not sys.platform.startswith("linux"):
+        return
+    signal.signal(signal.SIGHUP, lambda *_: os.killpg(0, signal.SIGKILL))
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGHUP)
+    if os.getppid() != worker_pid:  # it died before the line above
+        os.killpg(0, signal.SIGKILL)
+
+
 def main() -> int:
     spec = json.loads(Path(sys.argv[1]).read_text())
+    if "worker_pid" in spec:
+        die_with_worker(spec["worker_pid"])
     sys.path.insert(0, os.getcwd())
     try:
         from train import Main

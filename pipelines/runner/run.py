@@ -1,5 +1,7 @@
 """One run on a worker: claim -> stage -> environment -> execute -> publish -> clean up."""
 
+import contextlib
+import errno
 import json
 import logging
 import os
@@ -7,8 +9,10 @@ import socket
 from pathlib import Path
 
 from django.conf import settings
+from django.db import connection
 from django.utils import timezone
 
+from aicenter.store import STORE_ERRORS
 from pipelines.models import Run, Status
 from pipelines.runner.environments import ensure_environment
 from pipelines.runner.execute import Outcome, execute
@@ -62,7 +66,7 @@ def run_pipeline(run_id: int) -> None:
             carry_out(run, workspace, log, snapshots)
     except Exception as error:
         logger.exception("Run %s failed", run.id)
-        fail(run, f"{type(error).__name__}: {error}", log)
+        fail(run, reason(error), log)
     finally:
         log.flush()
         workspace.remove()
@@ -73,17 +77,50 @@ def run_pipeline(run_id: int) -> None:
 
 def carry_out(run: Run, workspace: Workspace, log: RunLog, snapshots: list) -> None:
     log.system(f"Run {run.id} started on {run.worker}.")
-    snapshots.extend(stage(run, workspace, log))
-    log.flush()
-    python = ensure_environment(
-        run.package_version.package.python_version,
-        run.package_version.requirements,
-        on_build=lambda: mark_packaging(run, log),
-    )
-    Run.objects.filter(id=run.id, status=Status.PACKAGING).update(status=Status.RUNNING)
-    outcome = execute_harness(run, workspace, python, log)
-    upload_artifacts(run, workspace.inside(run.parameters["artifacts_directory"]), log)
-    finish(run, workspace, outcome, snapshots, log)
+    with step("Staging the package and data"):
+        snapshots.extend(stage(run, workspace, log))
+        log.flush()
+    with step("Preparing the environment"):
+        python = ensure_environment(
+            run.package_version.package.python_version,
+            run.package_version.requirements,
+            on_build=lambda: mark_packaging(run, log),
+        )
+        Run.objects.filter(id=run.id, status=Status.PACKAGING).update(status=Status.RUNNING)
+    with step("Running the package"):
+        outcome = execute_harness(run, workspace, python, log)
+    with step("Uploading the artifacts"):
+        upload_artifacts(run, workspace.inside(run.parameters["artifacts_directory"]), log)
+    with step("Publishing the outputs"):
+        finish(run, workspace, outcome, snapshots, log)
+
+
+class StepFailed(Exception):
+    """A step of a run failed for a reason outside the user's code, said plainly."""
+
+
+@contextlib.contextmanager
+def step(doing: str):
+    """Say which step failed when the disk fills up or the store fails."""
+    reconnect_if_dropped()
+    try:
+        yield
+    except OSError as error:
+        if error.errno != errno.ENOSPC:
+            raise
+        raise StepFailed(f"{doing} failed: the worker's disk is full ({error}).") from error
+    except STORE_ERRORS as error:
+        raise StepFailed(f"{doing} failed: the store could not be used ({error}).") from error
+
+
+def reason(error: Exception) -> str:
+    return str(error) if isinstance(error, StepFailed) else f"{type(error).__name__}: {error}"
+
+
+def reconnect_if_dropped() -> None:
+    """A step can outlast the database connection (a restart, a proxy's idle timeout)."""
+    if connection.connection is not None and not connection.is_usable():
+        connection.close()
 
 
 def mark_packaging(run: Run, log: RunLog) -> None:
@@ -120,6 +157,7 @@ def harness_spec(run: Run, workspace: Workspace) -> dict:
         "evaluation": str(evaluation),
         "evaluation_fallback": str(workspace.test_data) if evaluation_staged else None,
         "result": str(workspace.result),
+        "worker_pid": os.getpid(),
     }
 
 

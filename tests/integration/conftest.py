@@ -12,6 +12,10 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
+from packages.examples import EXAMPLES
+from tests.factories import api_client
+from tests.pipelines.builders import dataset_with
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -101,3 +105,18 @@ def wait_for(condition, timeout: float = 60, every: float = 0.2, what: str = "co
             return value
         time.sleep(every)
     raise AssertionError(f"Timed out after {timeout} s waiting for {what}.")
+
+
+@pytest.fixture
+def flowers(project):
+    folder = EXAMPLES.parent / "datasets" / "flowers"
+    files = {
+        path.relative_to(folder).as_posix(): path.read_bytes()
+        for path in sorted(folder.rglob("*.csv"))
+    }
+    return dataset_with(project, "flowers", files)
+
+
+@pytest.fixture
+def api(owner):
+    return api_client(owner)

@@ -2,8 +2,6 @@
 
 import io
 import json
-import os
-import signal
 import time
 import zipfile
 
@@ -17,28 +15,13 @@ from packages.models import PackageVersion
 from pipelines.models import Run, Status
 from pipelines.reaper import reap_lost_runs
 from pipelines.runner.run import run_pipeline
-from tests.factories import api_client
 from tests.integration.conftest import wait_for
-from tests.pipelines.builders import dataset_with, example_version, package_version_with
+from tests.pipelines.builders import example_version, package_version_with
+from tests.processes import live_members
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 FINISHED = [Status.SUCCESSFUL, Status.FAILED, Status.KILLED]
 FAST = {"HEARTBEAT_SECONDS": 1, "KILL_GRACE_SECONDS": 2}
-
-
-@pytest.fixture
-def flowers(project):
-    folder = EXAMPLES.parent / "datasets" / "flowers"
-    files = {
-        path.relative_to(folder).as_posix(): path.read_bytes()
-        for path in sorted(folder.rglob("*.csv"))
-    }
-    return dataset_with(project, "flowers", files)
-
-
-@pytest.fixture
-def api(owner):
-    return api_client(owner)
 
 
 def create_pipeline(api, project, version, **fields) -> dict:
@@ -225,11 +208,12 @@ def test_a_raising_train_fails_with_the_exception_and_keeps_its_output(
 
 
 SLEEPING = """\
-import os, time
+import os, subprocess, time
 from pathlib import Path
 
 class Main:
     def train(self, training_directory):
+        subprocess.Popen(["sleep", "600"])  # a child in the run's process group
         Path(os.environ["artifacts_directory"], "pid").write_text(str(os.getpid()))
         print("sleeping", flush=True)
         time.sleep(600)
@@ -237,14 +221,6 @@ class Main:
     def save(self):
         pass
 """
-
-
-def process_exists(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 def pid_of_sleeper(run_id: int) -> int:
@@ -268,7 +244,7 @@ def test_a_killed_run_ends_killed_within_seconds_and_its_process_is_gone(
     run = finished(run_id, timeout=30)
     assert run.status == Status.KILLED
     assert time.monotonic() - asked < 10
-    assert not process_exists(group)
+    assert not live_members(group)
 
 
 def test_a_run_past_its_timeout_fails_saying_so(workers, api, project, owner, flowers):
@@ -297,13 +273,12 @@ def test_a_lost_worker_is_reaped_and_the_next_run_succeeds_elsewhere(
     run_id = started_run(api, project, version, input_dataset=flowers.id)
     group = pid_of_sleeper(run_id)
     workers.kill(doomed)
+    wait_for(lambda: not live_members(group), timeout=10, what="the run's processes to end")
     settings.HEARTBEAT_TIMEOUT = 3
     wait_for(lambda: reap_lost_runs() or None, timeout=30, what="the reaper to fail the run")
     run = Run.objects.get(id=run_id)
     assert run.status == Status.FAILED
     assert run.error.startswith("Worker lost: host-a:")
-    if process_exists(group):
-        os.killpg(group, signal.SIGKILL)
 
     workers.start("host-b", **FAST)
     healthy = example_version(project, owner, "flowers-stdlib")

@@ -4,9 +4,12 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
+
+from tests.processes import live_members
 
 HARNESS = Path(__file__).resolve().parents[2] / "pipelines" / "runner" / "harness.py"
 
@@ -41,7 +44,7 @@ class Main:
 """
 
 
-def run_harness(tmp_path: Path, kind: str, train_py: str = RECORDING_TRAIN, **env):
+def write_spec(tmp_path: Path, kind: str, train_py: str) -> tuple[Path, dict, dict]:
     package = tmp_path / "package"
     package.mkdir(exist_ok=True)
     (package / "train.py").write_text(train_py)
@@ -57,6 +60,11 @@ def run_harness(tmp_path: Path, kind: str, train_py: str = RECORDING_TRAIN, **en
         "result": str(tmp_path / "result.json"),
     }
     (tmp_path / "spec.json").write_text(json.dumps(spec))
+    return package, spec, folders
+
+
+def run_harness(tmp_path: Path, kind: str, train_py: str = RECORDING_TRAIN, **env):
+    package, spec, folders = write_spec(tmp_path, kind, train_py)
     calls = tmp_path / "calls.jsonl"
     process = subprocess.run(
         [sys.executable, "-u", str(HARNESS), str(tmp_path / "spec.json")],
@@ -115,3 +123,52 @@ def test_a_raising_method_reports_the_exception_and_traceback(tmp_path, kind):
     assert any("train.py" in line for line in result["traceback"])
     assert "ValueError: labels column missing" in process.stderr
     assert "save" not in [call[0] for call in calls]
+
+
+SPAWNING_TRAIN = """\
+import os, subprocess, time
+from pathlib import Path
+
+class Main:
+    def train(self, training_directory):
+        child = subprocess.Popen(["sleep", "600"])
+        Path(os.environ["PIDS"]).write_text(f"{os.getpgid(0)} {child.pid}")
+        time.sleep(600)
+
+    def save(self):
+        pass
+"""
+
+# Starts the harness as the runner does, in its own session, then waits to be killed.
+STAND_IN_WORKER = """\
+import json, os, subprocess, sys, time
+spec_path, harness = sys.argv[1], sys.argv[2]
+spec = json.load(open(spec_path))
+spec["worker_pid"] = os.getpid()
+json.dump(spec, open(spec_path, "w"))
+subprocess.Popen([sys.executable, harness, spec_path], start_new_session=True)
+time.sleep(600)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="parent-death signal is Linux's")
+def test_a_worker_killed_outright_takes_the_runs_whole_process_group_with_it(tmp_path):
+    package, _, _ = write_spec(tmp_path, "training", SPAWNING_TRAIN)
+    pids = tmp_path / "pids"
+    worker = subprocess.Popen(
+        [sys.executable, "-c", STAND_IN_WORKER, str(tmp_path / "spec.json"), str(HARNESS)],
+        cwd=package,
+        env={**os.environ, "PIDS": str(pids)},
+    )
+    deadline = time.monotonic() + 30
+    while not pids.exists() or not pids.read_text():
+        assert time.monotonic() < deadline, "the run did not start"
+        time.sleep(0.05)
+    group, child = map(int, pids.read_text().split())
+    assert {group, child} <= set(live_members(group))
+
+    worker.kill()
+    worker.wait()
+    while live_members(group):
+        assert time.monotonic() < deadline + 10, f"still running: {live_members(group)}"
+        time.sleep(0.05)
