@@ -14,16 +14,19 @@ def blob_chunks(key: str) -> Iterator[bytes]:
     yield from get_store().open_stream(key)
 
 
-def zip_stream(files: Iterable[tuple[str, str, int]], folders: Iterable[str] = ()) -> ZipStream:
-    """A zip of (name in the zip, store key, size) entries, plus empty folders.
+def zip_stream(
+    files: Iterable[tuple[str, str | Iterable[bytes], int]], folders: Iterable[str] = ()
+) -> ZipStream:
+    """A zip of (name in the zip, store key or the content's chunks, size) entries, plus folders.
 
     Stored without compression, so its exact size is known before the first byte.
     """
     stream = ZipStream(sized=True)
     for folder in folders:
         stream.mkdir(folder)
-    for arcname, key, size in files:
-        stream.add(blob_chunks(key), arcname, size=size)
+    for arcname, source, size in files:
+        chunks = blob_chunks(source) if isinstance(source, str) else source
+        stream.add(chunks, arcname, size=size)
     return stream
 
 

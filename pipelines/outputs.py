@@ -81,11 +81,22 @@ def log_settled(run: Run) -> bool:
     return run.is_finished and (run.ended_at is None or timezone.now() - run.ended_at > LOG_SETTLE)
 
 
-def log_text(run: Run) -> Iterator[str]:
-    """The whole log as text, one line at a time, for the download."""
-    lines = run.log_lines.order_by("n").values_list("time", "stream", "text")
-    for time, stream, text in lines.iterator(chunk_size=2000):
+def log_text(run: Run, last: int | None = None) -> Iterator[str]:
+    """The whole log as text (up to line `last`), one line at a time, for the download."""
+    lines = run.log_lines.order_by("n")
+    if last is not None:
+        lines = lines.filter(n__lte=last)
+    for time, stream, text in lines.values_list("time", "stream", "text").iterator(2000):
         yield f"{time.isoformat(timespec='milliseconds')} {stream} {text}\n"
+
+
+def log_entry(run: Run) -> tuple[str, Iterator[bytes], int] | None:
+    """The log as a zip entry: the lines written so far, measured first since a zip is sized."""
+    last = run.log_lines.order_by("-n").values_list("n", flat=True).first()
+    if last is None:
+        return None
+    size = sum(len(line.encode()) for line in log_text(run, last))
+    return "run.log", (line.encode() for line in log_text(run, last)), size
 
 
 def results_key(run: Run) -> str:
@@ -98,8 +109,8 @@ def artifact_entries(run: Run, folder: str = "") -> Iterator[tuple[str, str, int
         yield folder + artifact.path, artifact.key, artifact.size
 
 
-def everything_entries(run: Run) -> Iterator[tuple[str, str, int]]:
-    """The run's outputs in one zip: _results.json, the new version, artifacts and snapshot."""
+def everything_entries(run: Run) -> Iterator[tuple[str, str | Iterator[bytes], int]]:
+    """The run's outputs in one zip: _results.json, the new version, artifacts, snapshot, log."""
     if run.results is not None:
         key = results_key(run)
         yield "_results.json", key, get_store().size(key)
@@ -109,3 +120,5 @@ def everything_entries(run: Run) -> Iterator[tuple[str, str, int]]:
     if run.snapshot:
         for path, key, size in run.snapshot.zip_entries():
             yield f"snapshot/{path}", key, size
+    if log := log_entry(run):
+        yield log

@@ -68,10 +68,14 @@ def url(name: str, run: Run, *args) -> str:
     return reverse(f"pipelines:{name}", args=[run.project_id, run.id, *args])
 
 
-def zip_names(response) -> list[str]:
+def fetched_zip(response) -> zipfile.ZipFile:
     content = b"".join(response.streaming_content)
     assert int(response["Content-Length"]) == len(content)
-    return sorted(zipfile.ZipFile(io.BytesIO(content)).namelist())
+    return zipfile.ZipFile(io.BytesIO(content))
+
+
+def zip_names(response) -> list[str]:
+    return sorted(fetched_zip(response).namelist())
 
 
 def test_a_successful_run_shows_its_version_artifacts_snapshot_and_results(
@@ -245,16 +249,22 @@ def test_results_json_downloads_as_it_was_stored(viewer_client, successful):
     assert viewer_client.get(url("run-results", run_of(successful.pipeline))).status_code == 404
 
 
-def test_everything_zip_holds_results_version_artifacts_and_snapshot(viewer_client, successful):
-    names = zip_names(viewer_client.get(url("run-zip", successful)))
+def test_everything_zip_holds_results_version_artifacts_snapshot_and_log(viewer_client, successful):
+    archive = fetched_zip(viewer_client.get(url("run-zip", successful)))
     expected = [
         "_results.json",
         *(f"artifacts/{path}" for path in ARTIFACTS),
         "package/flowers-stdlib-1.1.zip",
+        "run.log",
         "snapshot/a.csv",
         "snapshot/b.csv",
     ]
-    assert names == sorted(expected)
+    assert sorted(archive.namelist()) == sorted(expected)
+    log = archive.read("run.log").decode().splitlines()
+    assert [line.split(" ", 2)[1:] for line in log] == [
+        ["stdout", "epoch 1 done"],
+        ["stderr", "warning: tiny data"],
+    ]
 
 
 def test_an_editor_makes_a_dataset_from_the_snapshot(editor_client, successful):
