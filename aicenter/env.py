@@ -4,6 +4,7 @@ Every reader raises ImproperlyConfigured naming the variable, so a malformed
 value stops start-up with a message a person can act on.
 """
 
+import contextlib
 import os
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -68,8 +69,29 @@ def database_from_url(url: str, name: str = "DATABASE_URL") -> dict:
     return config
 
 
+def private_file(path: Path) -> Path:
+    """The file, made readable by this account alone: runs' code works as another account."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    with contextlib.suppress(PermissionError):  # another account's file: its owner decides
+        path.chmod(0o600)
+    return path
+
+
+def private_dir(path: Path) -> Path:
+    """The folder, made reachable by this account alone."""
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with contextlib.suppress(PermissionError):
+        path.chmod(0o700)
+    return path
+
+
 def sqlite_database(path: Path) -> dict:
-    """The embedded database: WAL and a busy timeout let a worker write beside the web."""
+    """The embedded database: WAL and a busy timeout let a worker write beside the web.
+
+    SQLite gives its -wal and -shm files the database file's mode, so all stay private.
+    """
+    private_file(path)
     return {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": str(path),
@@ -131,7 +153,5 @@ def secret_key(data_dir: Path) -> str:
     if not path.exists():
         from django.core.management.utils import get_random_secret_key
 
-        data_dir.mkdir(parents=True, exist_ok=True)
-        path.write_text(get_random_secret_key())
-        path.chmod(0o600)
+        private_file(path).write_text(get_random_secret_key())
     return path.read_text().strip()

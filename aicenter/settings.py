@@ -16,6 +16,7 @@ from aicenter.env import (
     env_int,
     env_list,
     env_str,
+    private_dir,
     secret_key,
     sqlite_database,
     storage_from_url,
@@ -156,8 +157,7 @@ WHITENOISE_USE_FINDERS = True
 
 # Uploads beyond this stream to temporary files instead of memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
-FILE_UPLOAD_TEMP_DIR = str(DATA_DIR / "tmp")
-Path(FILE_UPLOAD_TEMP_DIR).mkdir(exist_ok=True)
+FILE_UPLOAD_TEMP_DIR = str(private_dir(DATA_DIR / "tmp"))
 DATA_UPLOAD_MAX_NUMBER_FILES = env_int("MAX_UPLOAD_FILES", 10_000, minimum=1)
 MAX_UPLOAD_BYTES = env_int("MAX_UPLOAD_BYTES", 2 * 1024**3, minimum=1024)
 PACKAGE_MAX_ENTRIES = env_int("PACKAGE_MAX_ENTRIES", 10_000, minimum=1)

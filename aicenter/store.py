@@ -33,6 +33,8 @@ from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_safe
 from s3transfer.exceptions import RetriesExceededError, S3DownloadFailedError, S3UploadFailedError
 
+from aicenter.env import private_dir
+
 CHUNK = 1 << 20
 DOWNLOAD_SALT = "aicenter.store.download"
 LOCAL_TMP = ".tmp"
@@ -175,8 +177,8 @@ def _copier(source: BinaryIO) -> Callable[[BinaryIO], None]:
     return lambda out: shutil.copyfileobj(source, out, CHUNK)
 
 
-def _run_all(work: Callable, pairs: list[tuple]) -> None:
-    with ThreadPoolExecutor(max_workers=LOCAL_WORKERS) as pool:
+def _run_all(work: Callable, pairs: list[tuple], workers: int = LOCAL_WORKERS) -> None:
+    with ThreadPoolExecutor(max_workers=workers) as pool:
         _wait_all([pool.submit(work, *pair) for pair in pairs])
 
 
@@ -200,7 +202,8 @@ class LocalStore(ObjectStore):
     """Objects are files under root; writes land in root/.tmp first, then move in place."""
 
     def __init__(self, root: Path | str) -> None:
-        self.root = Path(root)
+        # Private: a run's code, working as another account, must not read other projects' data.
+        self.root = private_dir(Path(root))
 
     def _path(self, key: str) -> Path:
         if check_key(key).split("/", 1)[0] == LOCAL_TMP:
@@ -364,6 +367,12 @@ class _FullReads:
         while len(buffer) < amount and (more := self._stream.read(amount - len(buffer))):
             buffer += more
         return bytes(buffer)
+
+
+def _copy_body(body, out: BinaryIO) -> None:
+    with body:
+        for chunk in body.iter_chunks(CHUNK):
+            out.write(chunk)
 
 
 def _iter_body(body, chunk_size: int) -> Iterator[bytes]:
@@ -541,21 +550,14 @@ class S3Store(ObjectStore):
 
     def get_many(self, items: Iterable[tuple[str, Path]]) -> None:
         pairs = [(check_key(key), Path(path)) for key, path in items]
-        temps = [_temp_beside(path) for _, path in pairs]
-        try:
-            with create_transfer_manager(self._client, MANY_CONFIG) as manager:
-                futures = [
-                    manager.download(self.bucket, self._full(key), str(temp))
-                    for (key, _), temp in zip(pairs, temps, strict=True)
-                ]
-                for (key, _), future in zip(pairs, futures, strict=True):
-                    with _missing_as(key):
-                        future.result()
-            for (_, path), temp in zip(pairs, temps, strict=True):
-                os.replace(temp, path)
-        finally:
-            for temp in temps:
-                temp.unlink(missing_ok=True)
+        _run_all(self._download, pairs, S3_WORKERS)
+
+    def _download(self, key: str, path: Path) -> None:
+        """One GET streamed to the file: a transfer manager would send a HEAD before each GET
+        and pass every chunk through one writer thread (1.3-1.6 times slower, measured)."""
+        with _missing_as(key):
+            body = self._client.get_object(Bucket=self.bucket, Key=self._full(key))["Body"]
+        _write_atomically(path, _temp_beside(path), lambda out: _copy_body(body, out))
 
     def download_url(self, key: str, filename: str) -> str:
         params = {

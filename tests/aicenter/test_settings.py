@@ -1,4 +1,5 @@
 import os
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -11,11 +12,11 @@ from aicenter.env import broker_from_value, database_from_url, storage_from_url
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def check_with(tmp_path, **variables) -> subprocess.CompletedProcess:
+def check_with(tmp_path, *command: str, **variables) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "Q_BROKER"}}
     env.update(AICENTER_DATA_DIR=str(tmp_path), **variables)
     return subprocess.run(
-        [sys.executable, "manage.py", "check"],
+        [sys.executable, "manage.py", *(command or ["check"])],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -50,6 +51,20 @@ def test_embedded_defaults_start_without_any_variable(tmp_path):
     result = check_with(tmp_path)
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "secret_key").exists()
+
+
+USING_STORE_AND_DATABASE = (
+    "from django.db import connection; from aicenter.store import get_store; "
+    "connection.cursor().execute('SELECT 1'); get_store().put_bytes('probe', b'x')"
+)
+
+
+def test_the_embedded_data_is_private_to_the_service_account(tmp_path):
+    result = check_with(tmp_path, "shell", "-c", USING_STORE_AND_DATABASE)
+    assert result.returncode == 0, result.stderr
+    names = ["secret_key", "aicenter.sqlite3", "tmp", "store"]
+    modes = {name: stat.S_IMODE((tmp_path / name).stat().st_mode) for name in names}
+    assert modes == {"secret_key": 0o600, "aicenter.sqlite3": 0o600, "tmp": 0o700, "store": 0o700}
 
 
 def test_storage_url_reads_bucket_and_prefix():

@@ -43,6 +43,7 @@ class Main:
             "write_blob_cache": attempt(lambda: (blobs / "planted").write_text("x")),
             "list_blob_cache": attempt(lambda: list(blobs.iterdir())),
             "list_other_runs": attempt(lambda: list(Path.cwd().parents[1].iterdir())),
+            "list_store": attempt(lambda: list(Path(os.environ["store_root"]).iterdir())),
             "read_worker_environment": attempt(
                 lambda: Path(f"/proc/{os.getppid()}/environ").read_bytes()
             ),
@@ -87,15 +88,19 @@ def reachable_worker_dir():
     shutil.rmtree(folder, ignore_errors=True)
 
 
-def test_user_code_runs_unprivileged_and_cannot_touch_the_cache_or_the_worker(
-    workers, project, owner, system_python, reachable_worker_dir
+def test_user_code_runs_unprivileged_and_cannot_touch_the_cache_the_store_or_the_worker(
+    workers, project, owner, system_python, reachable_worker_dir, settings
 ):
+    store_root = reachable_worker_dir / "store"
+    settings.STORE = {"kind": "local", "root": str(store_root)}
     workers.start(RUN_AS_USER=RUN_AS, AICENTER_WORKER_DIR=reachable_worker_dir, **FAST)
     version = package_version_with(project, owner, PROBING)
     # The package asks for the Python version the unprivileged user can run here.
     MLPackage.objects.filter(id=version.package_id).update(python_version=system_python[0])
     data = dataset_with(project, "tiny", {"train/a.csv": b"1,2\n"})
-    run = finished(started_run(api_client(owner), project, version, input_dataset=data.id))
+    parameters = {"store_root": str(store_root)}
+    api = api_client(owner)
+    run = finished(started_run(api, project, version, input_dataset=data.id, parameters=parameters))
     assert run.status == Status.SUCCESSFUL, run.error
     seen = json.loads(get_store().get_bytes(f"runs/{run.id}/artifacts/seen.json"))
     assert seen["uid"] != 0
@@ -105,6 +110,7 @@ def test_user_code_runs_unprivileged_and_cannot_touch_the_cache_or_the_worker(
     assert seen["write_blob_cache"] == "PermissionError"
     assert seen["list_blob_cache"] == "PermissionError"
     assert seen["list_other_runs"] == "PermissionError"
+    assert seen["list_store"] == "PermissionError"
     assert seen["read_worker_environment"] == "PermissionError"
     assert "SECRET_KEY" not in seen["env"]
     assert not list(reachable_worker_dir.rglob("planted"))
