@@ -5,8 +5,13 @@ Every problem is collected, so a person can fix them all at once.
 
 import stat
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import PurePosixPath
+
+# What reading a member raises when its content does not match its header.
+UNREADABLE = (zipfile.BadZipFile, zlib.error, NotImplementedError, EOFError)
+READ_CHUNK = 1 << 20
 
 # A member that inflates more than this many times is treated as a zip bomb.
 SUSPICIOUS_RATIO = 100
@@ -81,3 +86,25 @@ def path_problems(name: str) -> list[str]:
     if ".." in PurePosixPath(name).parts:
         return ["the path leaves the archive's folder (..)."]
     return []
+
+
+def unreadable_member(member: zipfile.ZipInfo) -> str:
+    return f"{member.filename}: the entry is damaged or cannot be read."
+
+
+def damaged_members(archive: zipfile.ZipFile) -> list[str]:
+    """Members whose content does not read back as their header says (size, CRC, method).
+
+    Only for an archive that passed archive_problems: this inflates every member.
+    """
+    problems = []
+    for member in archive.infolist():
+        if member.is_dir():
+            continue
+        try:
+            with archive.open(member) as source:
+                while source.read(READ_CHUNK):
+                    pass
+        except UNREADABLE:
+            problems.append(unreadable_member(member))
+    return problems

@@ -11,7 +11,6 @@ import hashlib
 import tempfile
 import uuid
 import zipfile
-import zlib
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -24,7 +23,14 @@ from django.core.files import File
 from django.db import transaction
 from django.utils import timezone
 
-from aicenter.archives import ArchiveLimits, archive_problems, open_zip, path_problems
+from aicenter.archives import (
+    UNREADABLE,
+    ArchiveLimits,
+    archive_problems,
+    open_zip,
+    path_problems,
+    unreadable_member,
+)
 from aicenter.store import get_store
 from datasets.models import BATCH, Blob, Dataset, DatasetFile, DatasetFolder
 from datasets.paths import (
@@ -215,10 +221,8 @@ def stage_member(
     try:
         with archive.open(member) as source:
             return stage_chunks(path, iter(lambda: source.read(CHUNK), b""), area)
-    except (zipfile.BadZipFile, zlib.error, NotImplementedError, EOFError):
-        raise ValidationError(
-            f"{member.filename}: the entry is damaged or cannot be read."
-        ) from None
+    except UNREADABLE:
+        raise ValidationError(unreadable_member(member)) from None
 
 
 def commit(

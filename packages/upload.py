@@ -14,7 +14,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import Max
 
-from aicenter.archives import ArchiveLimits, archive_problems, open_zip
+from aicenter.archives import ArchiveLimits, archive_problems, damaged_members, open_zip
 from aicenter.models import EventKind, record_event
 from aicenter.store import get_store
 from packages.contract import check_contract
@@ -171,6 +171,8 @@ def inspect(path: Path, size: int, sha256: str) -> CheckedZip:
         problems = archive_problems(archive, limits)
         contract = check_contract(archive)
         problems += contract.problems
+        if not problems:  # inflating every member is safe once the limits hold
+            problems = damaged_members(archive)
         if problems:
             raise ValidationError({"file": problems})
         files = listed_files(archive, contract.root)

@@ -112,3 +112,21 @@ def fetched(client: Client, redirect_response) -> bytes:
         with urllib.request.urlopen(redirect_response.url) as download:
             return download.read()
     return b"".join(client.get(redirect_response.url).streaming_content)
+
+
+def understating(content: bytes, name: str, declared: int) -> bytes:
+    """The zip with `name`'s uncompressed size in its central directory entry set to `declared`."""
+    archive = bytearray(content)
+    with zipfile.ZipFile(io.BytesIO(content)) as zipped:
+        assert zipped.getinfo(name).file_size != declared
+    encoded = name.encode()
+    entry = archive.index(b"PK\x01\x02")
+    while (
+        archive[
+            entry + 46 : entry + 46 + int.from_bytes(archive[entry + 28 : entry + 30], "little")
+        ]
+        != encoded
+    ):
+        entry = archive.index(b"PK\x01\x02", entry + 4)
+    archive[entry + 24 : entry + 28] = declared.to_bytes(4, "little")
+    return bytes(archive)

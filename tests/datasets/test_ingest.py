@@ -10,7 +10,7 @@ from aicenter.store import get_store
 from datasets.ingest import put_file, upload_files, upload_zip
 from datasets.models import Blob, DatasetFile, DatasetFolder
 from datasets.tree import create_folder
-from tests.factories import dataset_uploads, make_dataset, zip_bytes
+from tests.factories import dataset_uploads, make_dataset, understating, zip_bytes
 
 
 def tree_of(dataset) -> dict[str, str]:
@@ -253,3 +253,13 @@ def test_a_file_django_spooled_to_disk_is_hashed_where_it_lies(dataset):
 def test_an_upload_reports_the_folder_it_went_into(dataset):
     assert upload_files(dataset, "/train/", dataset_uploads({"x.csv": "1"})).folder == "train"
     assert put_file(dataset, "a/b/c.csv", iter([b"1"])).folder == "a/b"
+
+
+def test_a_zip_that_understates_a_members_size_is_refused_and_stores_nothing(dataset):
+    content = understating(zip_bytes({"zeros.bin": b"\0" * 100_000}), "zeros.bin", 10)
+    before, blobs = tree_of(dataset), stored_blobs()
+    with pytest.raises(ValidationError) as refusal:
+        upload_zip(dataset, "", as_zip(content))
+    assert any("zeros.bin" in problem for problem in problems(refusal)), problems(refusal)
+    assert tree_of(dataset) == before
+    assert stored_blobs() == blobs

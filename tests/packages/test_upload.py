@@ -11,7 +11,7 @@ from django.db import connection
 from aicenter.store import get_store
 from packages.models import MLPackage, PackageVersion, Source
 from packages.upload import delete_package, upload_major_version, upload_package
-from tests.factories import package_files, package_zip, uploaded
+from tests.factories import package_files, package_zip, understating, uploaded
 
 pytestmark = pytest.mark.django_db
 
@@ -74,6 +74,10 @@ REFUSALS = {
     ),
     "duplicate": (crafted_zip([(entry("train.py"), b"class Main: pass")]), "appears twice"),
     "bomb": (crafted_zip([(entry("zeros.bin"), bytes(8 * 1024 * 1024))]), "looks like a zip bomb"),
+    "understated size": (
+        understating(crafted_zip([(entry("zeros.bin"), bytes(100_000))]), "zeros.bin", 10),
+        "zeros.bin: the entry is damaged or cannot be read.",
+    ),
 }
 
 
