@@ -119,14 +119,14 @@ def understating(content: bytes, name: str, declared: int) -> bytes:
     archive = bytearray(content)
     with zipfile.ZipFile(io.BytesIO(content)) as zipped:
         assert zipped.getinfo(name).file_size != declared
-    encoded = name.encode()
     entry = archive.index(b"PK\x01\x02")
-    while (
-        archive[
-            entry + 46 : entry + 46 + int.from_bytes(archive[entry + 28 : entry + 30], "little")
-        ]
-        != encoded
-    ):
+    while entry_name(archive, entry) != name.encode():
         entry = archive.index(b"PK\x01\x02", entry + 4)
     archive[entry + 24 : entry + 28] = declared.to_bytes(4, "little")
     return bytes(archive)
+
+
+def entry_name(archive: bytearray, entry: int) -> bytes:
+    """The name of the central directory entry at `entry` (its length is at offset 28)."""
+    length = int.from_bytes(archive[entry + 28 : entry + 30], "little")
+    return bytes(archive[entry + 46 : entry + 46 + length])
