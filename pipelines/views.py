@@ -51,7 +51,7 @@ def pipelines_list(request, project_id: int):
 def pipeline_detail(request, project_id: int, pipeline_id: int):
     project = project_for(request.user, project_id)
     pipeline = pipeline_of(project, pipeline_id)
-    runs = Paginator(pipeline.runs.select_related("produced_version"), RUNS_PER_PAGE)
+    runs = Paginator(pipeline.runs.select_related("produced_version__package"), RUNS_PER_PAGE)
     page = runs.get_page(request.GET.get("page"))
     context = {
         "project": project,

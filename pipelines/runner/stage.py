@@ -8,7 +8,7 @@ from pathlib import Path
 from django.conf import settings
 
 from aicenter.store import get_store
-from datasets.models import Blob
+from datasets.models import Blob, Dataset, Snapshot
 from datasets.snapshots import take_snapshot
 from pipelines.models import Run
 from pipelines.runner.logs import RunLog
@@ -25,12 +25,19 @@ def stage(run: Run, workspace: Workspace, log: RunLog) -> list:
     ]:
         if dataset is None:
             continue
-        snapshot = take_snapshot(dataset, folder)
-        files = list(snapshot.files.values_list("path", "sha256"))
-        materialise(files, target)
-        log.system(f"Staged {len(files)} files of {dataset.name}/{folder} into {target.name}/.")
+        snapshot = stage_folder(dataset, folder, target)
+        log.system(
+            f"Staged {snapshot.file_count} files of {dataset.name}/{folder} into {target.name}/."
+        )
         snapshots.append(snapshot)
     return snapshots
+
+
+def stage_folder(dataset: Dataset, folder: str, target: Path) -> Snapshot:
+    """The folder's files materialised in `target`; the snapshot of exactly those files."""
+    snapshot = take_snapshot(dataset, folder)
+    materialise(list(snapshot.files.values_list("path", "sha256")), target)
+    return snapshot
 
 
 def extract_package(run: Run, workspace: Workspace) -> None:
@@ -54,16 +61,36 @@ def cache_path(sha256: str) -> Path:
 
 
 def materialise(files: list[tuple[str, str]], target: Path) -> None:
-    """Hard-link each file from the blob cache, fetching what the cache lacks concurrently."""
-    missing = {sha256 for _, sha256 in files if not cache_path(sha256).exists()}
-    get_store().get_many([(Blob.key_for(sha256), cache_path(sha256)) for sha256 in missing])
-    for sha256 in missing:
+    """Hard-link each file from the blob cache, fetching what the cache lacks concurrently.
+
+    Linking is tried first: a warm cache then costs one link per file and nothing else.
+    """
+    for folder in {os.path.dirname(path) for path, _ in files}:
+        (target / folder).mkdir(parents=True, exist_ok=True)
+    lacking = link_from_cache(files, target)
+    if lacking:
+        fetch_into_cache({sha256 for _, sha256 in lacking})
+        link_from_cache(lacking, target)
+
+
+def link_from_cache(files: list[tuple[str, str]], target: Path) -> list[tuple[str, str]]:
+    """Link each file whose content is cached; the files whose content is not."""
+    cache = os.path.join(settings.WORKER_DIR, "blobs")
+    lacking = []
+    for path, sha256 in files:
+        source = os.path.join(cache, sha256[:2], sha256[2:4], sha256)
+        destination = os.path.join(target, path)
+        try:
+            os.link(source, destination)
+        except FileNotFoundError:
+            lacking.append((path, sha256))
+        except OSError:
+            shutil.copyfile(source, destination)
+    return lacking
+
+
+def fetch_into_cache(contents: set[str]) -> None:
+    get_store().get_many([(Blob.key_for(sha256), cache_path(sha256)) for sha256 in contents])
+    for sha256 in contents:
         # Read-only, so code that writes to a linked file cannot change the cache.
         cache_path(sha256).chmod(0o444)
-    for path, sha256 in files:
-        destination = target / path
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            os.link(cache_path(sha256), destination)
-        except OSError:
-            shutil.copyfile(cache_path(sha256), destination)

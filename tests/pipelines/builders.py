@@ -14,9 +14,10 @@ from datasets.models import Blob, Dataset, DatasetFile
 from datasets.paths import parent
 from datasets.snapshots import take_snapshot
 from packages.examples import EXAMPLES, zip_folder
+from packages.models import PackageVersion, Source
 from packages.upload import hash_file, inspect, register_trained_version, stored, upload_package
 from pipelines.definitions import create_pipeline
-from pipelines.models import ACTIVE, DEFAULT_PARAMETERS, Artifact, Run, Status
+from pipelines.models import ACTIVE, DEFAULT_PARAMETERS, Artifact, Pipeline, Run, Status
 from pipelines.outputs import results_key
 from pipelines.runner.logs import RunLog
 from pipelines.runner.publish import results_document
@@ -144,3 +145,59 @@ def training_body(version, data, /, **changes) -> dict:
 def post_pipeline(client, project, body: dict):
     url = f"/api/v1/projects/{project.id}/pipelines"
     return client.post(url, json.dumps(body), content_type="application/json")
+
+
+def history(project, user, *, versions: int, pipelines: int, runs: int) -> list[Run]:
+    """What a busy project gathers, made in bulk: a package with `versions` versions, and
+    `pipelines` pipelines sharing `runs` successful runs, the first of which made them."""
+    first = example_version(project, user)
+    trained = PackageVersion.objects.bulk_create(
+        trained_version(first, minor, score=minor / versions) for minor in range(1, versions)
+    )
+    data = dataset_with(project, "history", {"train/flowers.csv": b"species\nsetosa\n"})
+    made = Pipeline.objects.bulk_create(
+        Pipeline(
+            project=project,
+            name=f"pipeline-{number}",
+            type="training",
+            package_version=first,
+            input_dataset=data,
+            parameters=dict(DEFAULT_PARAMETERS),
+        )
+        for number in range(pipelines)
+    )
+    ended = timezone.now() - ENDED_AGO
+    return Run.objects.bulk_create(
+        (
+            Run(
+                project=project,
+                pipeline=made[number % pipelines],
+                pipeline_name=made[number % pipelines].name,
+                type="training",
+                package_version=first,
+                input_dataset=data,
+                parameters=dict(DEFAULT_PARAMETERS),
+                time_limit=RUN_SECONDS * 10,
+                status=Status.SUCCESSFUL,
+                started_at=ended - timedelta(seconds=RUN_SECONDS),
+                ended_at=ended,
+                produced_version=trained[number] if number < len(trained) else None,
+            )
+            for number in range(runs)
+        ),
+        batch_size=1000,
+    )
+
+
+def trained_version(parent: PackageVersion, minor: int, score: float) -> PackageVersion:
+    """A version a run made from `parent`, sharing its zip."""
+    copied = ["supported_types", "requirements", "files", "zip_key", "zip_root", "size", "sha256"]
+    return PackageVersion(
+        package_id=parent.package_id,
+        major=parent.major,
+        minor=minor,
+        source=Source.RUN,
+        parent=parent,
+        score=score,
+        **{name: getattr(parent, name) for name in copied},
+    )

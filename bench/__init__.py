@@ -1,0 +1,1 @@
+"""Benchmarks of what the service adds to the user's own work, as ratios to a baseline."""

@@ -1,0 +1,46 @@
+"""The pages of a busy project ask the database as many times as those of a quiet one."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from tests.factories import make_project
+from tests.pipelines.builders import history
+
+QUIET = {"versions": 2, "pipelines": 2, "runs": 3}
+BUSY = {"versions": 40, "pipelines": 30, "runs": 120}
+
+
+def page_urls(project, runs) -> dict[str, str]:
+    package = runs[0].package_version.package
+    return {
+        "pipelines": reverse("pipelines:list", args=[project.id]),
+        "run": reverse("pipelines:run", args=[project.id, runs[0].id]),
+        "package": reverse("packages:detail", args=[project.id, package.id]),
+        "pipeline": reverse("pipelines:pipeline", args=[project.id, runs[0].pipeline_id]),
+    }
+
+
+def queries(client, url: str) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(url)
+    assert response.status_code == 200
+    return len(captured)
+
+
+@pytest.fixture
+def quiet_and_busy(owner):
+    quiet = make_project(owner, "Quiet")
+    busy = make_project(owner, "Busy")
+    return (
+        page_urls(quiet, history(quiet, owner, **QUIET)),
+        page_urls(busy, history(busy, owner, **BUSY)),
+    )
+
+
+@pytest.mark.parametrize("page", ["pipelines", "run", "package", "pipeline"])
+def test_a_pages_queries_do_not_grow_with_its_rows(owner_client, quiet_and_busy, page):
+    quiet, busy = quiet_and_busy
+    queries(owner_client, quiet[page])  # the session and the user are cached after this
+    assert queries(owner_client, busy[page]) == queries(owner_client, quiet[page])
