@@ -20,8 +20,10 @@ from bench.service import Bench, start_django
 # name -> module.function; each returns table rows.
 BENCHMARKS = {
     "overhead": "bench.runs:overhead",
+    "environments": "bench.environments:reuse",
     "staging": "bench.staging:staging",
     "publishing": "bench.publishing:publishing",
+    "pages": "bench.pages:pages",
     "throughput": "bench.runs:throughput",
 }
 DEFAULT_OUTPUT = Path(__file__).with_name("results") / "latest.json"

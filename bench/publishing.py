@@ -21,7 +21,7 @@ def publishing(bench: Bench) -> list[Row]:
     for kind in bench.stores:
         with store(kind) as where:
             rows.append(artifacts_upload(bench, where))
-            rows.append(snapshot_growth(bench, where))
+            rows.append(snapshot_growth(bench, kind, where))
     return rows
 
 
@@ -104,14 +104,14 @@ def bench_version(bench: Bench, project):
     )
 
 
-def snapshot_growth(bench: Bench, where: str) -> Row:
+def snapshot_growth(bench: Bench, kind: str, where: str) -> Row:
     from aicenter.store import get_store
     from datasets.snapshots import take_snapshot
 
     count, size = QUICK_SNAPSHOT_FOLDER if bench.quick else SNAPSHOT_FOLDER
     folder = bench.scratch("snapshot")
     dataset = dataset_of(
-        bench.project("Publishing"), f"large-{where}", random_files(folder, count, size)
+        bench.project("Publishing"), f"large-{kind}", random_files(folder, count, size)
     )
     shutil.rmtree(folder)
     growth = []

@@ -1,6 +1,7 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_safe
 
@@ -14,6 +15,11 @@ from packages.forms import PackageUploadForm, VersionUploadForm
 from packages.lineage import lineage_of_version, score_change
 from packages.models import MLPackage
 from packages.upload import delete_package, upload_major_version, upload_package
+
+# A package trained every night gathers thousands of versions: the page shows them a page at a
+# time, and the chart the latest scores (more points would not fit its width anyway).
+VERSIONS_PER_PAGE = 50
+CHARTED_VERSIONS = 50
 
 
 @login_required
@@ -48,12 +54,13 @@ def package_detail(request, project_id: int, package_id: int):
     project = project_for(request.user, project_id)
     package = package_in(project, package_id)
     versions = package.versions.select_related("parent").order_by("-major", "-minor")
+    charted = list(versions.exclude(score=None)[:CHARTED_VERSIONS])
     context = {
         "project": project,
         "section": "packages",
         "package": package,
-        "versions": versions,
-        "chart": score_chart(reversed(versions)),
+        "versions": Paginator(versions, VERSIONS_PER_PAGE).get_page(request.GET.get("page")),
+        "chart": score_chart(reversed(charted)),
         "can_edit": project.current_role != Role.VIEWER,
     }
     return render(request, "packages/detail.html", context)

@@ -7,7 +7,7 @@ from aicenter.store import get_store
 from packages.models import MLPackage, PackageVersion
 from packages.upload import upload_package
 from tests.factories import logged_in_client, make_project, package_zip, uploaded
-from tests.pipelines.builders import dataset_with, training_pipeline
+from tests.pipelines.builders import dataset_with, history, training_pipeline
 
 
 @pytest.fixture
@@ -103,6 +103,19 @@ def test_package_page_shows_versions_and_a_chart_once_scored(project, viewer_cli
     assert response.context["chart"]["points"][0]["label"] == "1.0"
     assert "<svg" in response.text
     assert "<td>0.8200</td>" in response.text
+
+
+def test_package_page_shows_fifty_versions_a_page_and_charts_the_latest_fifty(
+    project, owner, viewer_client
+):
+    package = history(project, owner, versions=60, pipelines=1, runs=1)[0].package_version.package
+    response = viewer_client.get(package.get_absolute_url())
+    assert [version.label for version in response.context["versions"]][::49] == ["1.59", "1.10"]
+    assert "Page 1 of 2 (60 in all)" in response.text
+    points = response.context["chart"]["points"]
+    assert (len(points), points[0]["label"], points[-1]["label"]) == (50, "1.10", "1.59")
+    second = viewer_client.get(package.get_absolute_url() + "?page=2")
+    assert [version.label for version in second.context["versions"]][-1] == "1.0"
 
 
 def test_version_page_lists_files_requirements_and_types(project, viewer_client, version):

@@ -7,6 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from aicenter.store import get_store
@@ -201,3 +202,14 @@ def trained_version(parent: PackageVersion, minor: int, score: float) -> Package
         score=score,
         **{name: getattr(parent, name) for name in copied},
     )
+
+
+def page_urls(project, runs: list[Run]) -> dict[str, str]:
+    """The pages that list a project's pipelines, runs and versions, for a run of `history`."""
+    package = runs[0].package_version.package
+    return {
+        "pipelines": reverse("pipelines:list", args=[project.id]),
+        "run": reverse("pipelines:run", args=[project.id, runs[0].id]),
+        "package": reverse("packages:detail", args=[project.id, package.id]),
+        "pipeline": reverse("pipelines:pipeline", args=[project.id, runs[0].pipeline_id]),
+    }

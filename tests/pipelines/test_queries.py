@@ -3,23 +3,12 @@
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.urls import reverse
 
 from tests.factories import make_project
-from tests.pipelines.builders import history
+from tests.pipelines.builders import history, page_urls
 
 QUIET = {"versions": 2, "pipelines": 2, "runs": 3}
 BUSY = {"versions": 40, "pipelines": 30, "runs": 120}
-
-
-def page_urls(project, runs) -> dict[str, str]:
-    package = runs[0].package_version.package
-    return {
-        "pipelines": reverse("pipelines:list", args=[project.id]),
-        "run": reverse("pipelines:run", args=[project.id, runs[0].id]),
-        "package": reverse("packages:detail", args=[project.id, package.id]),
-        "pipeline": reverse("pipelines:pipeline", args=[project.id, runs[0].pipeline_id]),
-    }
 
 
 def queries(client, url: str) -> int:
