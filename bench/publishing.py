@@ -53,7 +53,7 @@ def artifacts_upload(bench: Bench, where: str) -> Row:
         else:
             baselines.copy_files([(path, folder / "copies" / relative) for relative, path in files])
 
-    service, baseline = paired(bench.repeats(3), prepare, uploaded, plain)
+    service, baseline = paired(bench.repeats(5), prepare, uploaded, plain)
     prepare()
     shutil.rmtree(folder)
     kind = "PUTs" if settings.STORE["kind"] == "s3" else "copies"

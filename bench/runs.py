@@ -25,7 +25,7 @@ def overhead(bench: Bench) -> list[Row]:
     with bench.workers("overhead"):
         run_through_api(api, project, version, data)  # builds the environment once
         service, direct = paired(
-            bench.repeats(5),
+            bench.repeats(10),
             lambda: None,
             lambda: run_through_api(api, project, version, data),
             directly(bench, version, FLOWERS / "train"),
@@ -60,7 +60,7 @@ def throughput(bench: Bench) -> list[Row]:
     with bench.workers("throughput"):
         pipeline = first_run_done(bench, project, version, data)
         service, loop = paired(
-            bench.repeats(2),
+            bench.repeats(3),
             lambda: None,
             lambda: run_many(pipeline, count),
             lambda: [run_alone() for _ in range(count)],

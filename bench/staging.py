@@ -61,7 +61,7 @@ def measure_shape(bench: Bench, dataset, folder: Path, label: str) -> list[Row]:
             root = Path(get_store().root)
             baselines.copy_files([(root / key, path) for key, path in pairs])
 
-    repeats = bench.repeats(3)
+    repeats = bench.repeats(5)
     cold = paired(repeats, clean(cache=True), staged, downloaded)
     staged()
     warm_tree = folder / "warm"
