@@ -44,10 +44,14 @@ def copy_rows(snapshot: Snapshot, rows: QuerySet, cut: int) -> None:
         )
         .values_list("snapshot_column", "relative", "size", "sha256")
     )
+    # values_list() selects its columns in the order given (Django 5.2+), matching `columns`.
     sql, params = selected.query.sql_with_params()
+    fields = ["snapshot", "path", "size", "sha256"]
+    columns = ", ".join(SnapshotFile._meta.get_field(name).column for name in fields)
     table = connection.ops.quote_name(SnapshotFile._meta.db_table)
+    insert = f"INSERT INTO {table} ({columns}) {sql}"  # noqa: S608 - names from the model
     with connection.cursor() as cursor:
-        cursor.execute(f"INSERT INTO {table} (snapshot_id, path, size, sha256) {sql}", params)  # noqa: S608 - names from the model, values as parameters
+        cursor.execute(insert, params)
 
 
 def dataset_from_snapshot(snapshot: Snapshot, project: Project, name: str, user) -> Dataset:
