@@ -69,13 +69,15 @@ def timed(action: Callable[[], object]) -> float:
 
 
 def paired(repeats: int, prepare, service, baseline) -> tuple[list[float], list[float]]:
-    """Service and baseline timed alternately, each after `prepare`, so noise hits both."""
-    service_times, baseline_times = [], []
-    for _ in range(repeats):
-        prepare()
-        service_times.append(timed(service))
-        prepare()
-        baseline_times.append(timed(baseline))
+    """Service and baseline timed in turns, each after `prepare`, each going first every other
+    repeat, so that noise and warm-up fall on both."""
+    service_times: list[float] = []
+    baseline_times: list[float] = []
+    turns = [(service, service_times), (baseline, baseline_times)]
+    for repeat in range(repeats):
+        for action, times in turns if repeat % 2 == 0 else reversed(turns):
+            prepare()
+            times.append(timed(action))
     return service_times, baseline_times
 
 

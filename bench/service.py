@@ -108,5 +108,10 @@ def store(kind: str) -> Iterator[str]:
         return
     from django.test import override_settings
 
+    from aicenter.store import get_store
+
     with s3_store() as config, override_settings(STORE=config):
+        # The first write makes the bucket and its first volume (about a second): not timed.
+        get_store().put_bytes("warm-up", b"")
+        get_store().delete("warm-up")
         yield "SeaweedFS"
