@@ -30,7 +30,6 @@ class Row:
     baseline: str = ""
     baseline_samples: list[float] = field(default_factory=list)
     target: Target | None = None
-    note: str = ""
 
     @property
     def median(self) -> float:

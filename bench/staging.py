@@ -31,55 +31,67 @@ def staging(bench: Bench) -> list[Row]:
 
 
 def measure_shape(bench: Bench, dataset, folder: Path, label: str) -> list[Row]:
+    target, warm_tree = folder / "target", folder / "warm"
+    repeats = bench.repeats(5)
+    cold = paired(
+        repeats,
+        cleaner(dataset, target, cache=True),
+        lambda: stage_into(dataset, target),
+        lambda: plain_download(dataset, target),
+    )
+    stage_into(dataset, target)
+    target.rename(warm_tree)
+    warm = paired(
+        repeats,
+        cleaner(dataset, target, cache=False),
+        lambda: stage_into(dataset, target),
+        lambda: baselines.hard_link_tree(warm_tree, target),
+    )
+    cleaner(dataset, target, cache=True)()
+    return [
+        Row("3 staging", f"cold, {label}", "s", cold[0], plain_name(), cold[1], COLD_TARGET),
+        Row("3 staging", f"warm, {label}", "s", warm[0], "cp -al", warm[1], WARM_TARGET),
+    ]
+
+
+def stage_into(dataset, target: Path) -> None:
+    from pipelines.runner.stage import stage_folder
+
+    stage_folder(dataset, "", target)
+
+
+def cleaner(dataset, target: Path, cache: bool):
+    """Removes the staged tree and its snapshots, and with `cache` the worker's blob cache."""
+    from django.conf import settings
+
+    from datasets.models import Snapshot
+
+    def clean():
+        shutil.rmtree(target, ignore_errors=True)
+        Snapshot.objects.filter(dataset=dataset).delete()
+        if cache:
+            shutil.rmtree(Path(settings.WORKER_DIR) / "blobs", ignore_errors=True)
+
+    return clean
+
+
+def plain_download(dataset, target: Path) -> None:
+    """The dataset's objects fetched to the same paths without the service."""
     from django.conf import settings
 
     from aicenter.store import get_store
-    from datasets.models import Blob, Snapshot
-    from pipelines.runner.stage import stage_folder
+    from datasets.models import Blob
 
-    target = folder / "target"
-    files = list(dataset.files.values_list("path", "sha256"))
-    blobs = Path(settings.WORKER_DIR) / "blobs"
+    files = dataset.files.values_list("path", "sha256")
+    pairs = [(Blob.key_for(sha256), target / path) for path, sha256 in files]
+    if settings.STORE["kind"] == "s3":
+        baselines.s3_download(settings.STORE, pairs)
+    else:
+        root = Path(get_store().root)
+        baselines.copy_files([(root / key, path) for key, path in pairs])
 
-    def clean(cache: bool):
-        def prepare():
-            shutil.rmtree(target, ignore_errors=True)
-            Snapshot.objects.filter(dataset=dataset).delete()
-            if cache:
-                shutil.rmtree(blobs, ignore_errors=True)
 
-        return prepare
+def plain_name() -> str:
+    from django.conf import settings
 
-    def staged():
-        stage_folder(dataset, "", target)
-
-    def downloaded():
-        pairs = [(Blob.key_for(sha256), target / path) for path, sha256 in files]
-        if settings.STORE["kind"] == "s3":
-            baselines.s3_download(settings.STORE, pairs)
-        else:
-            root = Path(get_store().root)
-            baselines.copy_files([(root / key, path) for key, path in pairs])
-
-    repeats = bench.repeats(5)
-    cold = paired(repeats, clean(cache=True), staged, downloaded)
-    staged()
-    warm_tree = folder / "warm"
-    target.rename(warm_tree)
-    warm = paired(
-        repeats, clean(cache=False), staged, lambda: baselines.hard_link_tree(warm_tree, target)
-    )
-    clean(cache=True)()
-    baseline = "GETs" if settings.STORE["kind"] == "s3" else "copies"
-    return [
-        Row(
-            "3 staging",
-            f"cold, {label}",
-            "s",
-            cold[0],
-            f"concurrent {baseline}",
-            cold[1],
-            COLD_TARGET,
-        ),
-        Row("3 staging", f"warm, {label}", "s", warm[0], "cp -al", warm[1], WARM_TARGET),
-    ]
+    return "concurrent GETs" if settings.STORE["kind"] == "s3" else "concurrent copies"
