@@ -25,6 +25,7 @@ BENCHMARKS = {
     "publishing": "bench.publishing:publishing",
     "pages": "bench.pages:pages",
     "throughput": "bench.runs:throughput",
+    "load": "bench.load:load",
 }
 DEFAULT_OUTPUT = Path(__file__).with_name("results") / "latest.json"
 
