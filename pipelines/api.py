@@ -177,7 +177,17 @@ def every_text(minutes: int) -> str:
 def list_pipelines(request, project_id: int):
     project = project_for(request.user, project_id)
     pipelines = Pipeline.objects.filter(project=project).with_latest_run()
-    return paginated(request, pipelines, lambda p: pipeline_data(p, p.latest_runs))
+    counted = pipelines.annotate(artifact_count=Count("latest_run__artifacts"))
+    # Django drops Meta.ordering from a query that groups: keep the newest first.
+    return paginated(request, counted.order_by(*Pipeline._meta.ordering), listed_pipeline_data)
+
+
+def listed_pipeline_data(pipeline: Pipeline) -> dict:
+    """A pipeline of the list with its newest run, whose artifacts the list counted."""
+    run = pipeline.latest_run
+    if run is not None:
+        run.artifact_count = pipeline.artifact_count
+    return pipeline_data(pipeline, [run] if run else [])
 
 
 @router.post("/projects/{int:project_id}/pipelines", openapi_extra=PIPELINE_BODY)

@@ -3,11 +3,9 @@
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from django.db.models import OuterRef, Subquery
-
 from packages.contract import PipelineType
 from packages.models import MLPackage
-from pipelines.models import PipelineQuerySet, Run, Status
+from pipelines.models import PipelineQuerySet, Status
 
 NO_RUN = "none"
 
@@ -35,13 +33,10 @@ class ListFilters:
         return [*Status.values, NO_RUN]
 
     def apply(self, pipelines: PipelineQuerySet) -> PipelineQuerySet:
-        if self.status:
-            newest = Run.objects.filter(pipeline=OuterRef("pk")).order_by("-created_at", "-id")
-            pipelines = pipelines.annotate(latest_status=Subquery(newest.values("status")[:1]))
-            if self.status == NO_RUN:
-                pipelines = pipelines.filter(latest_status__isnull=True)
-            else:
-                pipelines = pipelines.filter(latest_status=self.status)
+        if self.status == NO_RUN:
+            pipelines = pipelines.filter(latest_run__isnull=True)
+        elif self.status:
+            pipelines = pipelines.filter(latest_run__status=self.status)
         if self.type:
             pipelines = pipelines.filter(type=self.type)
         if self.package:

@@ -50,10 +50,12 @@ class DataChoice(models.Model):
 
 class PipelineQuerySet(models.QuerySet):
     def with_latest_run(self) -> "PipelineQuerySet":
-        """Each pipeline with `latest_runs`: a list of its newest run, or empty; two queries."""
-        newest = Run.objects.select_related("package_version__package", "produced_version")
-        return self.select_related("package_version__package", "schedule").prefetch_related(
-            models.Prefetch("runs", queryset=newest[:1], to_attr="latest_runs")
+        """Each pipeline with its newest run and what its row shows, in one query."""
+        return self.select_related(
+            "package_version__package",
+            "schedule",
+            "latest_run__package_version__package",
+            "latest_run__produced_version",
         )
 
 
@@ -92,6 +94,10 @@ class Pipeline(DataChoice):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # Kept by start.queue_run, so lists read it instead of searching every pipeline's runs.
+    latest_run = models.ForeignKey(
+        "Run", null=True, blank=True, editable=False, on_delete=models.SET_NULL, related_name="+"
+    )
 
     objects = PipelineQuerySet.as_manager()
 
@@ -103,10 +109,6 @@ class Pipeline(DataChoice):
 
     def get_absolute_url(self) -> str:
         return reverse("pipelines:pipeline", args=[self.project_id, self.id])
-
-    @property
-    def latest_run(self) -> "Run | None":
-        return self.latest_runs[0] if self.latest_runs else None
 
     @property
     def chosen(self) -> dict:

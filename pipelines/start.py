@@ -42,6 +42,9 @@ def queue_run(source: Pipeline | Run, pipeline: Pipeline | None, name: str, para
         waiting_reason=GPU_WAIT.format(cluster=settings.GPU_CLUSTER) if source.gpu else "",
         **{field: getattr(source, field) for field in COPIED},
     )
+    if pipeline is not None:
+        Pipeline.objects.filter(id=pipeline.id).update(latest_run=run)
+        pipeline.latest_run = run
     transaction.on_commit(lambda: enqueue(run))
     return run
 

@@ -168,7 +168,7 @@ def history(project, user, *, versions: int, pipelines: int, runs: int) -> list[
         for number in range(pipelines)
     )
     ended = timezone.now() - ENDED_AGO
-    return Run.objects.bulk_create(
+    runs = Run.objects.bulk_create(
         (
             Run(
                 project=project,
@@ -188,6 +188,10 @@ def history(project, user, *, versions: int, pipelines: int, runs: int) -> list[
         ),
         batch_size=1000,
     )
+    for pipeline, run in {run.pipeline: run for run in runs}.items():  # the last of each
+        pipeline.latest_run = run
+    Pipeline.objects.bulk_update(made, ["latest_run"])
+    return runs
 
 
 def trained_version(parent: PackageVersion, minor: int, score: float) -> PackageVersion:
@@ -212,4 +216,5 @@ def page_urls(project, runs: list[Run]) -> dict[str, str]:
         "run": reverse("pipelines:run", args=[project.id, runs[0].id]),
         "package": reverse("packages:detail", args=[project.id, package.id]),
         "pipeline": reverse("pipelines:pipeline", args=[project.id, runs[0].pipeline_id]),
+        "api-pipelines": f"/api/v1/projects/{project.id}/pipelines",
     }

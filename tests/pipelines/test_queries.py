@@ -4,7 +4,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from tests.factories import make_project
+from tests.factories import api_client, make_project
 from tests.pipelines.builders import history, page_urls
 
 QUIET = {"versions": 2, "pipelines": 2, "runs": 3}
@@ -33,3 +33,10 @@ def test_a_pages_queries_do_not_grow_with_its_rows(owner_client, quiet_and_busy,
     quiet, busy = quiet_and_busy
     queries(owner_client, quiet[page])  # the session and the user are cached after this
     assert queries(owner_client, busy[page]) == queries(owner_client, quiet[page])
+
+
+def test_the_apis_pipeline_list_asks_as_often_for_a_busy_project(owner, quiet_and_busy):
+    quiet, busy = quiet_and_busy
+    api = api_client(owner)
+    queries(api, quiet["api-pipelines"])
+    assert queries(api, busy["api-pipelines"]) == queries(api, quiet["api-pipelines"])
