@@ -4,6 +4,7 @@ import uuid
 import pytest
 
 from tests.factories import logged_in_client, make_project, make_user
+from tests.workers import Workers
 
 pytest_plugins = ["tests.s3server"]
 
@@ -66,3 +67,11 @@ def viewer_client(viewer):
 @pytest.fixture
 def outsider_client(outsider):
     return logged_in_client(outsider)
+
+
+@pytest.fixture
+def workers(tmp_path):
+    """Real qcluster processes on the test's database, broker and store; stopped afterwards."""
+    started = Workers(tmp_path)
+    yield started
+    started.stop_all()

@@ -1,14 +1,11 @@
-import pytest
 from playwright.sync_api import Page, expect
 
-from packages.examples import EXAMPLES
 from pipelines.models import Pipeline, Status
 from tests.e2e.pages import log_in
 from tests.factories import make_project, make_user
-from tests.integration.conftest import Workers
 from tests.pipelines.builders import (
-    dataset_with,
     example_version,
+    flowers_dataset,
     package_version_with,
     training_pipeline,
 )
@@ -26,28 +23,13 @@ class Main:
 """
 
 
-@pytest.fixture
-def workers(tmp_path):
-    started = Workers(tmp_path)
-    yield started
-    started.stop_all()
-
-
-def flowers(project):
-    folder = EXAMPLES.parent / "datasets" / "flowers"
-    files = {
-        path.relative_to(folder).as_posix(): path.read_bytes() for path in folder.rglob("*.csv")
-    }
-    return dataset_with(project, "flowers", files)
-
-
 def test_user_creates_a_pipeline_watches_it_succeed_then_kills_a_slow_run(
     live_server, page: Page, workers, tmp_path
 ):
     user = make_user("ines")
     project = make_project(user, "Botany")
     example_version(project, user)
-    data = flowers(project)
+    data = flowers_dataset(project)
     workers.start(HEARTBEAT_SECONDS=1, KILL_GRACE_SECONDS=2)
     log_in(page, live_server.url, "ines")
 

@@ -43,6 +43,16 @@ def dataset_with(project, name: str, files: dict[str, bytes]) -> Dataset:
     return dataset
 
 
+def flowers_dataset(project) -> Dataset:
+    """The example flowers data (train/ and test/ CSVs), as a dataset of the project."""
+    folder = EXAMPLES.parent / "datasets" / "flowers"
+    files = {
+        path.relative_to(folder).as_posix(): path.read_bytes()
+        for path in sorted(folder.rglob("*.csv"))
+    }
+    return dataset_with(project, "flowers", files)
+
+
 def example_version(project, user, name: str = "flowers-stdlib"):
     return upload_package(
         project,
