@@ -7,7 +7,6 @@ from pipelines.models import DEFAULT_PARAMETERS, Status
 from tests.datasets.test_previews import PNG
 from tests.e2e.pages import log_in
 from tests.factories import make_project, make_user
-from tests.integration.conftest import workers  # noqa: F401 - a fixture
 from tests.pipelines.builders import (
     dataset_with,
     example_version,
