@@ -14,8 +14,8 @@ from datasets.zips import zip_response, zip_stream
 from packages.compare import run_sections, score_difference
 from packages.lineage import lineage_of_run
 from pipelines.definitions import create_pipeline, delete_pipeline, update_pipeline
-from pipelines.forms import MINUTES_IN, PipelineForm
-from pipelines.models import Pipeline, Run, ScheduleKind
+from pipelines.forms import PipelineForm
+from pipelines.models import Pipeline, Run, ScheduleKind, in_largest_unit
 from pipelines.start import request_kill, start_run
 
 router = Router(tags=["pipelines"])
@@ -167,10 +167,8 @@ def schedule_data(pipeline: Pipeline) -> dict:
 
 
 def every_text(minutes: int) -> str:
-    for letter, unit in reversed(UNIT_OF_LETTER.items()):
-        if minutes % MINUTES_IN[unit] == 0:
-            return f"{minutes // MINUTES_IN[unit]}{letter}"
-    return f"{minutes}m"
+    count, unit = in_largest_unit(minutes)
+    return f"{count}{unit[0]}"
 
 
 @router.get("/projects/{int:project_id}/pipelines")

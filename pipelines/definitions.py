@@ -3,7 +3,7 @@
 from django.db import transaction
 
 from aicenter.models import EventKind, record_event
-from pipelines.models import STARTED, Pipeline, ScheduleKind, Status
+from pipelines.models import Pipeline, ScheduleKind
 from pipelines.schedules import drop_schedule, sync_schedule
 from pipelines.start import request_kill, start_run
 
@@ -78,7 +78,7 @@ def update_pipeline(pipeline: Pipeline, data: dict, user) -> Pipeline:
 @transaction.atomic
 def delete_pipeline(pipeline: Pipeline, user=None) -> None:
     """Removes the definition and its schedule; its runs and what they made stay."""
-    for run in pipeline.runs.filter(status__in=[Status.SCHEDULED, *STARTED]):
+    for run in pipeline.runs.active():
         request_kill(run)
     drop_schedule(pipeline)
     record_event(

@@ -7,10 +7,9 @@ from django.utils import timezone
 from datasets.models import Dataset
 from packages.contract import NEEDED_METHODS, PipelineType
 from packages.models import MLPackage
-from pipelines.models import DEFAULT_PARAMETERS, ENV_NAME, Overlap, ScheduleKind
+from pipelines.models import DEFAULT_PARAMETERS, ENV_NAME, MINUTES_IN, Overlap, ScheduleKind
 
 NEEDS_INPUT = {PipelineType.TRAINING, PipelineType.FULL}
-MINUTES_IN = {"minutes": 1, "hours": 60, "days": 24 * 60, "weeks": 7 * 24 * 60}
 # django-q2 keeps an interval in a small integer of minutes.
 LONGEST_INTERVAL = 32767
 INTERVAL_HELP = "Give the interval as a whole number of minutes, hours, days or weeks."

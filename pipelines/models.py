@@ -19,12 +19,20 @@ class ScheduleKind(models.TextChoices):
     RECURRING = "recurring", "Recurring"
 
 
+MINUTES_IN = {"minutes": 1, "hours": 60, "days": 24 * 60, "weeks": 7 * 24 * 60}
+
+
+def in_largest_unit(minutes: int) -> tuple[int, str]:
+    """An interval as a whole number of its largest unit: 2880 -> (2, "days")."""
+    for unit in reversed(MINUTES_IN):
+        if minutes % MINUTES_IN[unit] == 0:
+            return minutes // MINUTES_IN[unit], unit
+    return minutes, "minutes"
+
+
 def interval_text(minutes: int) -> str:
-    for unit, size in [("week", 10080), ("day", 1440), ("hour", 60)]:
-        if minutes % size == 0:
-            count = minutes // size
-            return f"{count} {unit}" if count == 1 else f"{count} {unit}s"
-    return "1 minute" if minutes == 1 else f"{minutes} minutes"
+    count, unit = in_largest_unit(minutes)
+    return f"1 {unit.removesuffix('s')}" if count == 1 else f"{count} {unit}"
 
 
 class Overlap(models.TextChoices):

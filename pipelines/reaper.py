@@ -17,7 +17,7 @@ from django_q.models import Schedule
 
 from pipelines.models import STARTED, Run, Status
 from pipelines.runner.execute import end_group
-from pipelines.runner.logs import RunLog
+from pipelines.runner.logs import note
 from pipelines.runner.run import host_name
 from pipelines.start import enqueue
 
@@ -47,9 +47,7 @@ def reap(run: Run, cutoff) -> int:
         run.record_status(Status.FAILED, message)
         if run.process_group and run.worker.split(":")[0] == host_name():
             end_group(run.process_group)
-        log = RunLog(run)
-        log.system(message)
-        log.flush()
+        note(run, message)
     return taken
 
 
@@ -71,9 +69,7 @@ def requeue(run: Run, cutoff) -> int:
     )
     if taken:
         enqueue(run)
-        log = RunLog(run)
-        log.system("Queued again: the broker had lost its task.")
-        log.flush()
+        note(run, "Queued again: the broker had lost its task.")
     return taken
 
 

@@ -5,8 +5,8 @@ from dataclasses import dataclass, field
 
 from datasets.models import Dataset, FolderEntry
 from packages.models import MLPackage, PackageVersion
-from pipelines.forms import MINUTES_IN
-from pipelines.models import DEFAULT_PARAMETERS, Pipeline
+from pipelines.forms import NEEDS_INPUT
+from pipelines.models import DEFAULT_PARAMETERS, Pipeline, in_largest_unit
 
 DATE_INPUT = "%Y-%m-%dT%H:%M"
 
@@ -51,12 +51,8 @@ def initial_definition(pipeline: Pipeline | None) -> tuple[dict, list[tuple[str,
 
 
 def interval_fields(minutes: int | None) -> dict:
-    if not minutes:
-        return {"every": 1, "unit": "days"}
-    for unit in reversed(MINUTES_IN):
-        if minutes % MINUTES_IN[unit] == 0:
-            return {"every": minutes // MINUTES_IN[unit], "unit": unit}
-    return {"every": minutes, "unit": "minutes"}
+    every, unit = in_largest_unit(minutes) if minutes else (1, "days")
+    return {"every": every, "unit": unit}
 
 
 @dataclass
@@ -126,4 +122,4 @@ def as_id(value) -> int | None:
 
 def shows(kind: str) -> dict[str, bool]:
     """Which dataset choices a pipeline type needs."""
-    return {"input": kind in {"training", "full"}, "evaluation": kind in {"evaluation", "full"}}
+    return {"input": kind in NEEDS_INPUT, "evaluation": kind in {"evaluation", "full"}}

@@ -50,3 +50,10 @@ class RunLog:
         LogLine.objects.bulk_create(self.pending)
         self.pending = []
         Run.objects.filter(id=self.run_id).update(log_bytes=self.size)
+
+
+def note(run: Run, text: str) -> None:
+    """One line of the service's in a run's log, written from outside the run's worker."""
+    log = RunLog(run)
+    log.system(text)
+    log.flush()

@@ -57,7 +57,12 @@ def extract_package(run: Run, workspace: Workspace) -> None:
 
 
 def cache_path(sha256: str) -> Path:
-    return Path(settings.WORKER_DIR) / "blobs" / sha256[:2] / sha256[2:4] / sha256
+    return Path(cached_file(sha256))
+
+
+def cached_file(sha256: str) -> str:
+    """Where the worker's blob cache keeps a content; a str, as staging asks once per file."""
+    return os.path.join(settings.WORKER_DIR, "blobs", sha256[:2], sha256[2:4], sha256)
 
 
 def materialise(files: list[tuple[str, str]], target: Path) -> None:
@@ -75,10 +80,9 @@ def materialise(files: list[tuple[str, str]], target: Path) -> None:
 
 def link_from_cache(files: list[tuple[str, str]], target: Path) -> list[tuple[str, str]]:
     """Link each file whose content is cached; the files whose content is not."""
-    cache = os.path.join(settings.WORKER_DIR, "blobs")
     lacking = []
     for path, sha256 in files:
-        source = os.path.join(cache, sha256[:2], sha256[2:4], sha256)
+        source = cached_file(sha256)
         destination = os.path.join(target, path)
         try:
             os.link(source, destination)
