@@ -14,9 +14,9 @@ from datasets.zips import zip_response, zip_stream
 from packages.compare import run_sections, score_difference
 from packages.lineage import lineage_of_run
 from pipelines.definitions import create_pipeline, delete_pipeline, update_pipeline
-from pipelines.forms import PipelineForm
+from pipelines.forms import PipelineForm, RunForm
 from pipelines.models import Pipeline, Run, ScheduleKind, in_largest_unit
-from pipelines.start import request_kill, start_run
+from pipelines.start import start_run
 
 router = Router(tags=["pipelines"])
 EVERY = re.compile(r"(?P<count>\d+)\s*(?P<unit>[mhdw])")
@@ -46,6 +46,26 @@ PIPELINE_BODY = {
                 }
             }
         }
+    }
+}
+
+RUN_BODY = {
+    "requestBody": {
+        "required": False,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "parameters": {
+                            "type": "object",
+                            "additionalProperties": {"type": "string"},
+                            "description": "Parameters of this run alone, over the pipeline's.",
+                        }
+                    },
+                }
+            }
+        },
     }
 }
 
@@ -211,10 +231,14 @@ def change_pipeline(request, project_id: int, pipeline_id: int):
     return pipeline_data(pipeline, runs_of(pipeline))
 
 
-@router.post("/projects/{int:project_id}/pipelines/{int:pipeline_id}/runs")
+@router.post("/projects/{int:project_id}/pipelines/{int:pipeline_id}/runs", openapi_extra=RUN_BODY)
 def run_again(request, project_id: int, pipeline_id: int):
+    """Run the pipeline now; `parameters` in the body override its own for this run only."""
     pipeline = pipeline_in(project_for(request.user, project_id, Role.EDITOR), pipeline_id)
-    return JsonResponse(run_data(start_run(pipeline)), status=201)
+    payload = json_object(request.body)
+    form = RunForm(pipeline, {"parameters": json.dumps(payload.get("parameters"))})
+    run = start_run(pipeline, check_form(form)["parameters"])
+    return JsonResponse(run_data(run), status=201)
 
 
 @router.delete("/projects/{int:project_id}/pipelines/{int:pipeline_id}")
@@ -232,7 +256,7 @@ def get_run(request, project_id: int, run_id: int):
 @router.post("/projects/{int:project_id}/runs/{int:run_id}/kill")
 def kill_run(request, project_id: int, run_id: int):
     run = run_in(project_for(request.user, project_id, Role.EDITOR), run_id)
-    request_kill(run)
+    run.request_kill()
     run.refresh_from_db()
     return run_data(run)
 

@@ -5,7 +5,7 @@ from django.db import transaction
 from aicenter.models import EventKind, record_event
 from pipelines.models import Pipeline, ScheduleKind
 from pipelines.schedules import drop_schedule, sync_schedule
-from pipelines.start import request_kill, start_run
+from pipelines.start import start_run
 
 # The fields of a pipeline that come straight from PipelineForm's cleaned data.
 DEFINITION = {
@@ -79,7 +79,7 @@ def update_pipeline(pipeline: Pipeline, data: dict, user) -> Pipeline:
 def delete_pipeline(pipeline: Pipeline, user=None) -> None:
     """Removes the definition and its schedule; its runs and what they made stay."""
     for run in pipeline.runs.active():
-        request_kill(run)
+        run.request_kill()
     drop_schedule(pipeline)
     record_event(
         pipeline.project_id,

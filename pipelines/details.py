@@ -5,7 +5,7 @@ import json
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import Http404, StreamingHttpResponse
+from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_http_methods, require_safe
@@ -112,7 +112,7 @@ def run_logs(request, project_id: int, run_id: int):
         tab="logs",
         lines=lines,
         earlier=outputs.earlier_than(lines),
-        follow=not outputs.log_settled(run),
+        follow=not run.is_finished,
         last=lines[-1].n if lines else 0,
     )
 
@@ -128,12 +128,11 @@ def run_log_lines(request, project_id: int, run_id: int):
         context = {"lines": lines, "earlier": outputs.earlier_than(lines)}
     else:
         after = line_number(request, "after")
-        # Read the status before the lines, so a finished run's last lines are in this answer.
-        settled = outputs.log_settled(run)
+        # The status is read before the lines: a run that had ended had its closing line.
         lines = outputs.log_after(run, after)
         full_page = len(lines) == outputs.LOG_PAGE
         last = lines[-1].n if lines else after
-        context = {"lines": lines, "follow": full_page or not settled, "last": last}
+        context = {"lines": lines, "follow": full_page or not run.is_finished, "last": last}
     return run_page(request, "partials/run_log_lines.html", project, run, **context)
 
 
@@ -233,7 +232,9 @@ def run_results_download(request, project_id: int, run_id: int):
     run = run_in(project_for(request.user, project_id), run_id)
     if run.results is None:
         raise Http404("The run wrote no _results.json.")
-    return redirect(get_store().download_url(outputs.results_key(run), "_results.json"))
+    response = HttpResponse(outputs.results_file(run), content_type="application/json")
+    response["Content-Disposition"] = content_disposition_header(True, "_results.json")
+    return response
 
 
 @login_required

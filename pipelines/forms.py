@@ -53,19 +53,7 @@ class PipelineForm(forms.Form):
         self.fields["evaluation_dataset"].queryset = datasets
 
     def clean_parameters(self) -> dict[str, str]:
-        raw = self.cleaned_data["parameters"] or {}
-        if not isinstance(raw, dict):
-            raise forms.ValidationError("Parameters must be an object of names and values.")
-        errors = [
-            f"{name!r} is not a valid variable name." for name in raw if not ENV_NAME.match(name)
-        ]
-        if errors:
-            raise forms.ValidationError(errors)
-        parameters = {**DEFAULT_PARAMETERS, **{name: str(value) for name, value in raw.items()}}
-        check_artifacts_directory(parameters["artifacts_directory"])
-        if parameters["save_training_data"].lower() not in {"true", "false"}:
-            raise forms.ValidationError("save_training_data must be true or false.")
-        return parameters
+        return checked_parameters(self.cleaned_data["parameters"], DEFAULT_PARAMETERS)
 
     def clean(self) -> dict:
         data = super().clean()
@@ -161,6 +149,34 @@ class PipelineForm(forms.Form):
             where = f"{dataset.name}/{folder}" if folder else dataset.name
             self.add_error(f"{field}_path", f"{where} has no files: choose a folder with data.")
         return folder
+
+
+class RunForm(forms.Form):
+    """One run of a pipeline, with parameters that override the pipeline's for this run only."""
+
+    parameters = forms.JSONField(required=False)
+
+    def __init__(self, pipeline, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.pipeline = pipeline
+
+    def clean_parameters(self) -> dict[str, str]:
+        return checked_parameters(self.cleaned_data["parameters"], self.pipeline.all_parameters)
+
+
+def checked_parameters(raw, base: dict[str, str]) -> dict[str, str]:
+    """The parameters named in `raw` over those of `base`, as the run will see them."""
+    raw = raw or {}
+    if not isinstance(raw, dict):
+        raise forms.ValidationError("Parameters must be an object of names and values.")
+    errors = [f"{name!r} is not a valid variable name." for name in raw if not ENV_NAME.match(name)]
+    if errors:
+        raise forms.ValidationError(errors)
+    parameters = {**base, **{name: str(value) for name, value in raw.items()}}
+    check_artifacts_directory(parameters["artifacts_directory"])
+    if parameters["save_training_data"].lower() not in {"true", "false"}:
+        raise forms.ValidationError("save_training_data must be true or false.")
+    return parameters
 
 
 def check_artifacts_directory(value: str) -> None:

@@ -1,7 +1,8 @@
 import re
 
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
+from django.db.models import F, Max
 from django.urls import reverse
 from django.utils import timezone
 
@@ -186,6 +187,10 @@ EVENT_OF_STATUS = {
 }
 
 
+def first_line(text: str) -> str:
+    return text.splitlines()[0] if text else ""
+
+
 class RunQuerySet(models.QuerySet):
     def active(self) -> "RunQuerySet":
         return self.filter(status__in=ACTIVE)
@@ -244,14 +249,120 @@ class Run(DataChoice):
     def get_absolute_url(self) -> str:
         return reverse("pipelines:run", args=[self.project_id, self.id])
 
+    # The transitions: each moves the run only from the statuses it allows, in one guarded
+    # update, and says whether it moved. Only the move that changed the row writes the
+    # closing line and the event, in the same transaction, so a run never reads as ended
+    # without its last line and a move that lost leaves no trace.
+
+    def claim(self, worker: str) -> bool:
+        """Scheduled -> running on `worker`; a second delivery of the same task claims nothing."""
+        now = timezone.now()
+        return self._move(
+            Status.RUNNING,
+            [Status.SCHEDULED],
+            guard={"kill_requested": False},
+            event=f"on {worker}",
+            started_at=now,
+            heartbeat_at=now,
+            worker=worker,
+            waiting_reason="",
+        )
+
+    def mark_packaging(self) -> bool:
+        """Running -> packaging while the package's environment is built the first time."""
+        return self._move(Status.PACKAGING, [Status.RUNNING])
+
+    def resume(self) -> bool:
+        """Packaging -> running once the environment is there."""
+        return self._move(Status.RUNNING, [Status.PACKAGING])
+
+    def succeed(self, closing: str, event: str = "", **outputs) -> bool:
+        """Running -> successful with what it published, unless a kill was asked for first."""
+        return self._end(
+            Status.SUCCESSFUL,
+            [Status.RUNNING],
+            closing=closing,
+            event=event,
+            guard={"kill_requested": False},
+            **outputs,
+        )
+
+    def fail(self, error: str) -> bool:
+        return self._end(
+            Status.FAILED, STARTED, closing=first_line(error), event=error, error=error
+        )
+
+    def kill(self, error: str = "Killed on request.") -> bool:
+        """A started run that its runner stopped on request."""
+        return self._end(Status.KILLED, STARTED, closing=error, event=error, error=error)
+
+    def lose(self, error: str, silent_since) -> bool:
+        """Fail a started run whose worker sent no heartbeat since `silent_since`."""
+        return self._end(
+            Status.FAILED,
+            STARTED,
+            closing=first_line(error),
+            event=error,
+            guard={"heartbeat_at__lt": silent_since},
+            error=error,
+        )
+
+    def request_kill(self) -> None:
+        """A scheduled run ends at once and never starts; a started one is stopped by its runner."""
+        error = "Killed before it started."
+        killed = self._end(
+            Status.KILLED,
+            [Status.SCHEDULED],
+            closing=error,
+            event=error,
+            error=error,
+            kill_requested=True,
+        )
+        if not killed:
+            Run.objects.filter(id=self.id, status__in=STARTED).update(kill_requested=True)
+        self.kill_requested = True
+
+    def _end(self, status: str, allowed: list, **changes) -> bool:
+        now = timezone.now()
+        return self._move(status, allowed, **{"ended_at": now, "heartbeat_at": now, **changes})
+
+    def _move(
+        self, status: str, allowed: list, guard=None, closing="", event=None, **fields
+    ) -> bool:
+        """The one guarded write of a status; `event` None records no activity event."""
+        with transaction.atomic():
+            counted = {"log_bytes": F("log_bytes") + len(closing) + 1} if closing else {}
+            runs = Run.objects.filter(id=self.id, status__in=allowed, **(guard or {}))
+            if runs.update(status=status, **fields, **counted) != 1:
+                return False
+            if closing:
+                self.log_lines.create(
+                    n=self.last_line() + 1,
+                    time=timezone.now(),
+                    stream=Stream.SYSTEM,
+                    text=closing,
+                )
+            if event is not None:
+                self.record_status(status, event)
+        for name, value in {"status": status, **fields}.items():
+            setattr(self, name, value)
+        return True
+
+    def last_line(self) -> int:
+        return self.log_lines.aggregate(last=Max("n"))["last"] or 0
+
     def record_status(self, status: str, detail: str = "") -> None:
         """Tell the project's activity that this run started or ended."""
         word = "started" if status == Status.RUNNING else status
         message = f"{self.pipeline_name}: run #{self.id} {word}"
         if detail:
-            message += f": {detail.splitlines()[0]}"
+            message += f": {first_line(detail)}"
         link = self.get_absolute_url()
         record_event(self.project_id, EVENT_OF_STATUS[status], message, link=link)
+
+    @property
+    def saves_training_data(self) -> bool:
+        return self.parameters.get("save_training_data", "false").lower() == "true"
 
     @property
     def is_finished(self) -> bool:

@@ -1,12 +1,9 @@
 """What a run produced, shaped for its page: the artifact tree, previews, log windows, zips."""
 
+import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import timedelta
 
-from django.utils import timezone
-
-from aicenter.store import get_store
 from datasets.paths import content_type_of
 from pipelines.models import Artifact, LogLine, Run
 
@@ -14,8 +11,6 @@ ARTIFACTS_SHOWN = 500
 SNAPSHOT_FILES_SHOWN = 200
 LOG_TAIL = 500
 LOG_PAGE = 1000
-# The runner writes its closing lines just after it sets the final status.
-LOG_SETTLE = timedelta(seconds=5)
 
 
 @dataclass
@@ -76,11 +71,6 @@ def earlier_than(lines: list[LogLine]) -> int:
     return lines[0].n - 1 if lines else 0
 
 
-def log_settled(run: Run) -> bool:
-    """Whether no more lines can come: the run ended a few seconds ago."""
-    return run.is_finished and (run.ended_at is None or timezone.now() - run.ended_at > LOG_SETTLE)
-
-
 def log_text(run: Run, last: int | None = None) -> Iterator[str]:
     """The whole log as text (up to line `last`), one line at a time, for the download."""
     lines = run.log_lines.order_by("n")
@@ -103,6 +93,12 @@ def results_key(run: Run) -> str:
     return f"runs/{run.id}/_results.json"
 
 
+def results_file(run: Run) -> bytes:
+    """_results.json as stored beside the artifacts; pages serve it from the run's own copy,
+    which is registered with the run's success, so it never depends on a later upload."""
+    return json.dumps(run.results).encode()
+
+
 def artifact_entries(run: Run, folder: str = "") -> Iterator[tuple[str, str, int]]:
     """(name in the zip, store key, size) of every artifact, for datasets.zips.zip_stream."""
     for artifact in run.artifacts.order_by("path").iterator(chunk_size=1000):
@@ -112,8 +108,8 @@ def artifact_entries(run: Run, folder: str = "") -> Iterator[tuple[str, str, int
 def everything_entries(run: Run) -> Iterator[tuple[str, str | Iterator[bytes], int]]:
     """The run's outputs in one zip: _results.json, the new version, artifacts, snapshot, log."""
     if run.results is not None:
-        key = results_key(run)
-        yield "_results.json", key, get_store().size(key)
+        results = results_file(run)
+        yield "_results.json", iter([results]), len(results)
     if version := run.produced_version:
         yield f"package/{version.download_name}", version.zip_key, version.size
     yield from artifact_entries(run, "artifacts/")

@@ -35,20 +35,15 @@ def reap_lost_runs() -> int:
 
 
 def reap(run: Run, cutoff) -> int:
-    now = timezone.now()
     message = (
         f"Worker lost: {run.worker or 'the worker'} sent no heartbeat since "
         f"{run.heartbeat_at:%Y-%m-%d %H:%M:%S} UTC."
     )
-    taken = Run.objects.filter(id=run.id, status__in=STARTED, heartbeat_at__lt=cutoff).update(
-        status=Status.FAILED, error=message, ended_at=now
-    )
-    if taken:
-        run.record_status(Status.FAILED, message)
-        if run.process_group and run.worker.split(":")[0] == host_name():
-            end_group(run.process_group)
-        note(run, message)
-    return taken
+    if not run.lose(message, silent_since=cutoff):
+        return 0
+    if run.process_group and run.worker.split(":")[0] == host_name():
+        end_group(run.process_group)
+    return 1
 
 
 def requeue_stranded_runs() -> int:

@@ -2,10 +2,9 @@
 
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
 from django_q.tasks import async_task
 
-from pipelines.models import STARTED, Pipeline, Run, Status
+from pipelines.models import Pipeline, Run
 
 GPU_WAIT = "Waiting for a GPU worker (queue {cluster})."
 
@@ -24,9 +23,13 @@ COPIED = [
 ]
 
 
-def start_run(pipeline: Pipeline) -> Run:
-    """A new run of the pipeline's definition, queued once the transaction commits."""
-    return queue_run(pipeline, pipeline, pipeline.name, pipeline.all_parameters)
+def start_run(pipeline: Pipeline, parameters: dict[str, str] | None = None) -> Run:
+    """A new run of the pipeline's definition, queued once the transaction commits.
+
+    `parameters`, when given, are every parameter of this run alone (RunForm checks them);
+    the pipeline keeps its own.
+    """
+    return queue_run(pipeline, pipeline, pipeline.name, parameters or pipeline.all_parameters)
 
 
 def run_again(run: Run) -> Run:
@@ -52,14 +55,3 @@ def queue_run(source: Pipeline | Run, pipeline: Pipeline | None, name: str, para
 def enqueue(run: Run) -> None:
     options = {"cluster": settings.GPU_CLUSTER} if run.gpu else {}
     async_task("pipelines.tasks.execute_run", run.id, task_name=f"run-{run.id}", **options)
-
-
-def request_kill(run: Run) -> None:
-    """A scheduled run ends at once and never starts; a started one is stopped by its runner."""
-    now = timezone.now()
-    error = "Killed before it started."
-    if Run.objects.filter(id=run.id, status=Status.SCHEDULED).update(
-        status=Status.KILLED, ended_at=now, kill_requested=True, error=error
-    ):
-        run.record_status(Status.KILLED, error)
-    Run.objects.filter(id=run.id, status__in=STARTED).update(kill_requested=True)

@@ -13,7 +13,7 @@ from pipelines.filters import ListFilters
 from pipelines.forms import PipelineForm
 from pipelines.models import Pipeline, Run
 from pipelines.screen import initial_definition, picker, posted_definition, shows, version_choices
-from pipelines.start import request_kill, run_again, start_run
+from pipelines.start import run_again, start_run
 
 PIPELINES_PER_PAGE = 25
 RUNS_PER_PAGE = 25
@@ -152,7 +152,7 @@ def kill(request, project_id: int, run_id: int):
     if run.is_finished:
         messages.info(request, f"Run #{run.id} had already ended.")
     else:
-        request_kill(run)
+        run.request_kill()
         messages.success(request, f"Run #{run.id} is being stopped.")
     return back_to(request, run.get_absolute_url())
 

@@ -1,24 +1,31 @@
 """Publishing a run's outputs: artifacts always, a new version and _results.json on success.
 
-A version exists only once its zip is stored: the zip goes up first, and the
-version, the run's outcome and _results.json are registered in one transaction.
+A version exists only once its zip is stored: the zip goes up first, then the version
+and the run's success are registered in one short transaction, which a run that was
+reaped or killed meanwhile loses.
 """
 
 import contextlib
-import json
+import logging
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from aicenter.store import check_key, get_store
+from aicenter.store import STORE_ERRORS, check_key, get_store
+from datasets.models import Snapshot
 from packages.contract import PipelineType
-from packages.upload import hash_file, inspect, register_trained_version, stored
-from pipelines.models import Artifact, Run, Status
+from packages.upload import CheckedZip, hash_file, inspect, register_trained_version, stored
+from pipelines.models import Artifact, Run
+from pipelines.outputs import results_file, results_key
 from pipelines.runner.logs import RunLog
+from pipelines.runner.stage import Staged
 from pipelines.runner.workspace import Workspace, regular_files
+
+logger = logging.getLogger(__name__)
 
 SKIPPED_IN_PACKAGE = {"__pycache__", ".ipynb_checkpoints"}
 
@@ -51,33 +58,75 @@ def zip_package(workspace: Workspace) -> Path:
     return target
 
 
-def publish_success(run: Run, workspace: Workspace, score: float | None, snapshot) -> None:
-    ended = timezone.now()
-    makes_version = run.type in {PipelineType.TRAINING, PipelineType.FULL}
-    checked = None
-    if makes_version:
+@dataclass(frozen=True)
+class Publication:
+    """What a successful run publishes, made ready before anything is registered."""
+
+    score: float | None
+    snapshot: Snapshot | None
+    trained: CheckedZip | None  # the package folder as save() left it, checked as an upload
+
+
+class PublicationLost(Exception):
+    """The run stopped running (reaped, or a kill was asked for) before it could succeed."""
+
+
+def prepare(run: Run, workspace: Workspace, score: float | None, staged: Staged) -> Publication:
+    trained = None
+    if run.type in {PipelineType.TRAINING, PipelineType.FULL}:
         archive = zip_package(workspace)
-        checked = inspect(archive, *hash_file(archive))
-    with stored_if(checked, run.project), transaction.atomic():
-        version = register_trained_version(run.package_version, checked, score) if checked else None
+        trained = inspect(archive, *hash_file(archive))
+    return Publication(score, staged.kept_by(run), trained)
+
+
+def publish(run: Run, publication: Publication) -> bool:
+    """Register the new version and the run's success; False when the run no longer runs.
+
+    The zip is stored before the transaction and removed again if registering fails or
+    loses, so no version exists without its zip and no zip stays without its version.
+    Store calls stay outside the transaction: a slow upload must not hold the database's
+    write lock (SQLite) or the package row's lock (PostgreSQL).
+    """
+    try:
+        with stored_if(publication.trained, run.project):
+            register(run, publication)
+    except PublicationLost:
+        return False
+    store_results_file(run)
+    return True
+
+
+def register(run: Run, publication: Publication) -> None:
+    ended, score, trained = timezone.now(), publication.score, publication.trained
+    with transaction.atomic():
+        version = register_trained_version(run.package_version, trained, score) if trained else None
         if run.type == PipelineType.EVALUATION:
             run.package_version.score = score
             run.package_version.save(update_fields=["score"])
-        results = results_document(run, ended, version, snapshot, score)
-        get_store().put_bytes(f"runs/{run.id}/_results.json", json.dumps(results).encode())
-        Run.objects.filter(id=run.id).update(
-            status=Status.SUCCESSFUL,
+        results = results_document(run, ended, version, publication.snapshot, score)
+        succeeded = run.succeed(
+            "Run successful.",
+            event=f"made version {version.label}" if version else "",
             ended_at=ended,
             score=score,
             produced_version=version,
-            snapshot=snapshot,
+            snapshot=publication.snapshot,
             results=results,
-            heartbeat_at=ended,
         )
-        run.record_status(Status.SUCCESSFUL, f"made version {version.label}" if version else "")
+        if not succeeded:
+            raise PublicationLost  # rolls the version and the score back
 
 
-def stored_if(checked, project):
+def store_results_file(run: Run) -> None:
+    """_results.json beside the artifacts, for whoever reads the store itself; the pages
+    and the API serve the copy on the run, so a failed upload here loses nothing."""
+    try:
+        get_store().put_bytes(results_key(run), results_file(run))
+    except STORE_ERRORS:
+        logger.exception("Run %s: _results.json could not be stored", run.id)
+
+
+def stored_if(checked: CheckedZip | None, project):
     return stored(checked, project) if checked else contextlib.nullcontext()
 
 

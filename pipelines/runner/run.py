@@ -10,16 +10,15 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import connection
-from django.utils import timezone
 
 from aicenter.store import STORE_ERRORS
-from pipelines.models import Run, Status
+from pipelines.models import Run
 from pipelines.runner.environments import ensure_environment
 from pipelines.runner.execute import Outcome, execute
 from pipelines.runner.heartbeat import Heartbeat
 from pipelines.runner.logs import RunLog
-from pipelines.runner.publish import publish_success, upload_artifacts
-from pipelines.runner.stage import stage
+from pipelines.runner.publish import prepare, publish, upload_artifacts
+from pipelines.runner.stage import Staged, stage
 from pipelines.runner.workspace import Workspace, run_user
 
 logger = logging.getLogger(__name__)
@@ -35,21 +34,11 @@ def worker_name() -> str:
 
 
 def claim(run_id: int) -> Run | None:
-    """Take a scheduled run; a second delivery of the same task finds nothing to take."""
-    now = timezone.now()
-    taken = Run.objects.filter(id=run_id, status=Status.SCHEDULED, kill_requested=False).update(
-        status=Status.RUNNING,
-        started_at=now,
-        heartbeat_at=now,
-        worker=worker_name(),
-        waiting_reason="",
-    )
-    if not taken:
+    """The scheduled run, now running here; None when another delivery took it or it ended."""
+    relations = ["project", "package_version__package", "input_dataset", "evaluation_dataset"]
+    run = Run.objects.select_related(*relations).filter(id=run_id).first()
+    if run is None or not run.claim(worker_name()):
         return None
-    run = Run.objects.select_related(
-        "project", "package_version__package", "input_dataset", "evaluation_dataset"
-    ).get(id=run_id)
-    run.record_status(Status.RUNNING, f"on {run.worker}")
     return run
 
 
@@ -60,39 +49,38 @@ def run_pipeline(run_id: int) -> None:
         return
     workspace = Workspace.create(run.id)
     log = RunLog(run)
-    snapshots: list = []
+    staged = None
     try:
         with Heartbeat(run.id):
-            carry_out(run, workspace, log, snapshots)
+            log.system(f"Run {run.id} started on {run.worker}.")
+            with step("Staging the package and data"):
+                staged = stage(run, workspace, log)
+                log.flush()
+            carry_out(run, workspace, log, staged)
     except Exception as error:
         logger.exception("Run %s failed", run.id)
-        fail(run, reason(error), log)
+        end(run.fail, reason(error), log)
     finally:
         log.flush()
         workspace.remove()
-        for snapshot in snapshots:
-            if not Run.objects.filter(snapshot=snapshot).exists():
-                snapshot.delete()
+        if staged is not None:
+            staged.discard_unused()
 
 
-def carry_out(run: Run, workspace: Workspace, log: RunLog, snapshots: list) -> None:
-    log.system(f"Run {run.id} started on {run.worker}.")
-    with step("Staging the package and data"):
-        snapshots.extend(stage(run, workspace, log))
-        log.flush()
+def carry_out(run: Run, workspace: Workspace, log: RunLog, staged: Staged) -> None:
     with step("Preparing the environment"):
         python = ensure_environment(
             run.package_version.package.python_version,
             run.package_version.requirements,
             on_build=lambda: mark_packaging(run, log),
         )
-        Run.objects.filter(id=run.id, status=Status.PACKAGING).update(status=Status.RUNNING)
+        run.resume()
     with step("Running the package"):
         outcome = execute_harness(run, workspace, python, log)
     with step("Uploading the artifacts"):
         upload_artifacts(run, workspace.inside(run.parameters["artifacts_directory"]), log)
     with step("Publishing the outputs"):
-        finish(run, workspace, outcome, snapshots, log)
+        finish(run, workspace, outcome, staged, log)
 
 
 class StepFailed(Exception):
@@ -126,7 +114,7 @@ def reconnect_if_dropped() -> None:
 def mark_packaging(run: Run, log: RunLog) -> None:
     log.system("Building the package's environment; later runs reuse it.")
     log.flush()
-    Run.objects.filter(id=run.id).update(status=Status.PACKAGING)
+    run.mark_packaging()
 
 
 def execute_harness(run: Run, workspace: Workspace, python: Path, log: RunLog) -> Outcome:
@@ -184,18 +172,19 @@ def user_environment(run: Run, workspace: Workspace, python: Path, spec: dict) -
     return env
 
 
-def finish(run: Run, workspace: Workspace, outcome: Outcome, snapshots: list, log: RunLog) -> None:
+def finish(run: Run, workspace: Workspace, outcome: Outcome, staged: Staged, log: RunLog) -> None:
     if outcome.stopped == "killed":
-        end(run, Status.KILLED, "Killed on request.", log)
+        end(run.kill, "Killed on request.", log)
     elif outcome.stopped == "timeout":
-        fail(run, f"Timed out: the run took longer than {run.time_limit} seconds.", log)
+        end(run.fail, f"Timed out: the run took longer than {run.time_limit} seconds.", log)
     elif outcome.returncode != 0 or "error" in outcome.result:
-        fail(run, failure_message(outcome), log)
+        end(run.fail, failure_message(outcome), log)
     else:
-        keep = run.parameters.get("save_training_data", "false").lower() == "true"
-        snapshot = snapshots[0] if keep and run.input_dataset_id and snapshots else None
-        publish_success(run, workspace, outcome.result.get("score"), snapshot)
-        log.system("Run successful.")
+        publication = prepare(run, workspace, outcome.result.get("score"), staged)
+        log.flush()
+        if not publish(run, publication):
+            # Reaped meanwhile (nothing to do), or a kill came first: the kill wins.
+            end(run.kill, "Killed on request.", log)
 
 
 def failure_message(outcome: Outcome) -> str:
@@ -204,16 +193,7 @@ def failure_message(outcome: Outcome) -> str:
     return f"The run's process ended with exit code {outcome.returncode} and no result."
 
 
-def fail(run: Run, error: str, log: RunLog) -> None:
-    end(run, Status.FAILED, error, log)
-
-
-def end(run: Run, status: str, error: str, log: RunLog) -> None:
-    log.system(error.splitlines()[0] if error else status)
+def end(transition, error: str, log: RunLog) -> bool:
+    """Every line so far, then the transition, which writes the closing line if it moves."""
     log.flush()
-    now = timezone.now()
-    ended = Run.objects.filter(id=run.id, status__in=[Status.RUNNING, Status.PACKAGING]).update(
-        status=status, error=error, ended_at=now, heartbeat_at=now
-    )
-    if ended:
-        run.record_status(status, error)
+    return transition(error)

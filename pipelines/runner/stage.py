@@ -3,6 +3,7 @@
 import os
 import shutil
 import zipfile
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from django.conf import settings
@@ -15,28 +16,53 @@ from pipelines.runner.logs import RunLog
 from pipelines.runner.workspace import Workspace
 
 
-def stage(run: Run, workspace: Workspace, log: RunLog) -> list:
-    """Fill the workspace; the snapshots taken, exactly what the run is given."""
+@dataclass(frozen=True)
+class Staged:
+    """The snapshots of exactly the data a run was given: its input and evaluation folders."""
+
+    input: Snapshot | None = None
+    evaluation: Snapshot | None = None
+
+    def kept_by(self, run: Run) -> Snapshot | None:
+        """The snapshot the run keeps: its input data, when it asked to save its training data."""
+        return self.input if run.saves_training_data else None
+
+    def discard_unused(self) -> None:
+        """Delete, in one query, the snapshots taken here that no run went on to keep."""
+        taken = [snapshot.id for snapshot in [self.input, self.evaluation] if snapshot]
+        Snapshot.objects.filter(id__in=taken, runs__isnull=True).delete()
+
+
+def stage(run: Run, workspace: Workspace, log: RunLog) -> Staged:
+    """Fill the workspace; the snapshots of exactly what the run is given, discarded again
+    if staging fails half-way."""
     extract_package(run, workspace)
-    snapshots = []
-    for dataset, folder, target in [
-        (run.input_dataset, run.input_path, workspace.data),
-        (run.evaluation_dataset, run.evaluation_path, workspace.test_data),
-    ]:
-        if dataset is None:
-            continue
-        snapshot = stage_folder(dataset, folder, target)
-        log.system(
-            f"Staged {snapshot.file_count} files of {dataset.name}/{folder} into {target.name}/."
-        )
-        snapshots.append(snapshot)
-    return snapshots
+    staged = Staged()
+    try:
+        for name, dataset, folder, target in [
+            ("input", run.input_dataset, run.input_path, workspace.data),
+            ("evaluation", run.evaluation_dataset, run.evaluation_path, workspace.test_data),
+        ]:
+            if dataset is not None:
+                staged = replace(staged, **{name: stage_folder(dataset, folder, target)})
+                log.system(
+                    f"Staged {getattr(staged, name).file_count} files of "
+                    f"{dataset.name}/{folder} into {target.name}/."
+                )
+    except BaseException:
+        staged.discard_unused()
+        raise
+    return staged
 
 
 def stage_folder(dataset: Dataset, folder: str, target: Path) -> Snapshot:
     """The folder's files materialised in `target`; the snapshot of exactly those files."""
     snapshot = take_snapshot(dataset, folder)
-    materialise(list(snapshot.files.values_list("path", "sha256")), target)
+    try:
+        materialise(list(snapshot.files.values_list("path", "sha256")), target)
+    except BaseException:
+        snapshot.delete()
+        raise
     return snapshot
 
 

@@ -1,3 +1,5 @@
+import json
+
 import pytest
 from django.conf import settings
 from django_q.brokers import get_broker
@@ -167,4 +169,47 @@ def test_an_outsider_gets_404_for_pipelines_and_runs(project, outsider, api, ver
         client.delete(f"{base}/pipelines/{body['id']}"),
     ]:
         assert response.status_code == 404
+    assert Run.objects.count() == 1
+
+
+def run_now(client, pipeline: dict, project, body: dict | None = None):
+    url = f"/api/v1/projects/{project.id}/pipelines/{pipeline['id']}/runs"
+    data = "" if body is None else json.dumps(body)
+    return client.post(url, data, content_type="application/json")
+
+
+def test_parameters_given_to_one_run_override_the_pipelines_for_that_run_only(
+    api, project, version, data
+):
+    pipeline = post_pipeline(api, project, **training_body(version, data, parameters={"lr": "1"}))
+    answer = run_now(api, pipeline.json(), project, {"parameters": {"lr": 0.5, "seed": "7"}})
+    assert answer.status_code == 201
+    run = Run.objects.get(id=answer.json()["id"])
+    assert run.parameters == {
+        "artifacts_directory": "artifacts",
+        "save_training_data": "false",
+        "lr": "0.5",
+        "seed": "7",
+    }
+    assert Pipeline.objects.get().parameters["lr"] == "1"
+    again = Run.objects.get(id=run_now(api, pipeline.json(), project).json()["id"])
+    assert again.parameters["lr"] == "1" and "seed" not in again.parameters
+
+
+@pytest.mark.parametrize(
+    ("parameters", "message"),
+    [
+        ({"not a name": "1"}, "'not a name' is not a valid variable name."),
+        ({"artifacts_directory": "../out"}, "artifacts_directory must be a relative folder"),
+        ({"save_training_data": "maybe"}, "save_training_data must be true or false."),
+        (["lr"], "Parameters must be an object of names and values."),
+    ],
+)
+def test_a_bad_parameter_override_is_refused_and_starts_nothing(
+    api, project, version, data, parameters, message
+):
+    pipeline = post_pipeline(api, project, **training_body(version, data)).json()
+    answer = run_now(api, pipeline, project, {"parameters": parameters})
+    assert answer.status_code == 400
+    assert error_fields(answer)["parameters"].startswith(message)
     assert Run.objects.count() == 1

@@ -7,12 +7,12 @@ import zipfile
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
 
+from aicenter.store import get_store
 from datasets.models import Dataset
 from datasets.previews import TEXT_HEAD_BYTES
 from pipelines.models import Run, Status
-from pipelines.outputs import ARTIFACTS_SHOWN
+from pipelines.outputs import ARTIFACTS_SHOWN, results_key
 from tests.datasets.test_previews import PNG, bytes_read  # noqa: F401 - a fixture
 from tests.factories import fetched, logged_in_client, make_project
 from tests.pipelines.builders import (
@@ -245,7 +245,9 @@ def test_a_run_without_a_snapshot_has_no_snapshot_zip(viewer_client, failed):
 
 def test_results_json_downloads_as_it_was_stored(viewer_client, successful):
     response = viewer_client.get(url("run-results", successful))
-    assert json.loads(fetched(viewer_client, response)) == successful.results
+    assert response.content == get_store().get_bytes(results_key(successful))
+    assert json.loads(response.content) == successful.results
+    assert "attachment" in response["Content-Disposition"]
     assert viewer_client.get(url("run-results", run_of(successful.pipeline))).status_code == 404
 
 
@@ -369,17 +371,20 @@ def test_the_live_tail_answers_new_lines_and_asks_again_while_the_run_goes(viewe
     assert 'hx-trigger="load delay:1s"' in tail
 
 
-def test_the_live_tail_stops_once_the_run_has_ended_and_settled(viewer_client, successful):
+def test_the_live_tail_stops_once_the_run_has_ended(viewer_client, successful):
     tail = viewer_client.get(url("run-log-lines", successful) + "?after=0").text
     assert tail.count('class="log-line') == 2
     assert "hx-get" not in tail
     assert "hx-get" not in viewer_client.get(url("run-logs", successful)).text.split('id="log"')[1]
 
 
-def test_the_live_tail_keeps_asking_just_after_the_run_ended(viewer_client, running):
-    Run.objects.filter(id=running.id).update(status=Status.SUCCESSFUL, ended_at=timezone.now())
+def test_the_live_tail_stops_with_the_closing_line_as_soon_as_the_run_ends(
+    viewer_client, running
+):
+    Run.objects.get(id=running.id).fail("ValueError: no data")
     tail = viewer_client.get(url("run-log-lines", running) + "?after=0").text
-    assert "?after=0" in tail
+    assert "ValueError: no data" in tail
+    assert "hx-get" not in tail
 
 
 def test_a_line_number_must_be_a_number(viewer_client, running):
@@ -424,7 +429,5 @@ def test_downloads_from_s3_are_presigned_redirects(viewer_client, pipeline, s3_s
     store_artifacts(run, {"notes.txt": b"on s3"})
     run = publish(run)
     artifact = viewer_client.get(url("run-artifact-download", run, "notes.txt"))
-    results = viewer_client.get(url("run-results", run))
-    assert "X-Amz-Signature=" in artifact.url and "X-Amz-Signature=" in results.url
+    assert "X-Amz-Signature=" in artifact.url
     assert fetched(viewer_client, artifact) == b"on s3"
-    assert json.loads(fetched(viewer_client, results)) == run.results
