@@ -2,8 +2,9 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from aicenter import store, views
+from aicenter import views
 from aicenter.api import api
+from aicenter.store import views as store_views
 from datasets.api import router as datasets_api
 from packages.api import router as packages_api
 from pipelines.api import router as pipelines_api
@@ -37,7 +38,7 @@ urlpatterns = [
     path("projects/<int:project_id>/packages/", include("packages.urls")),
     path("projects/<int:project_id>/datasets/", include("datasets.urls")),
     path("projects/<int:project_id>/pipelines/", include("pipelines.urls")),
-    path("store/<str:token>", store.download, name="store-download"),
+    path("store/<str:token>", store_views.download, name="store-download"),
     path("healthz", views.healthz, name="healthz"),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),

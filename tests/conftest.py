@@ -2,7 +2,10 @@ import os
 import uuid
 
 import pytest
+from django.dispatch import receiver
+from django.test.signals import setting_changed
 
+from aicenter.store import get_store
 from tests.factories import logged_in_client, make_project, make_user
 from tests.workers import Workers
 
@@ -10,6 +13,13 @@ pytest_plugins = ["tests.s3server"]
 
 # AICENTER_TEST_STORE=s3 runs the whole suite against the S3 server instead of a folder.
 TEST_STORE = os.environ.get("AICENTER_TEST_STORE", "local")
+
+
+@receiver(setting_changed)
+def _forget_store(*, setting: str, **kwargs) -> None:
+    """The store is made once per process: a test that changes STORE gets a new one."""
+    if setting == "STORE":
+        get_store.cache_clear()
 
 
 @pytest.fixture(autouse=True)

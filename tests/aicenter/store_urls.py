@@ -2,6 +2,6 @@
 
 from django.urls import path
 
-from aicenter import store
+from aicenter.store import views as store_views
 
-urlpatterns = [path("store/<str:token>", store.download, name="store-download")]
+urlpatterns = [path("store/<str:token>", store_views.download, name="store-download")]

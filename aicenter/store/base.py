@@ -1,0 +1,66 @@
+"""What every store shares: the abstract ObjectStore, what it lists, and what it raises."""
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+CHUNK = 1 << 20
+
+
+class ObjectMissing(KeyError):
+    """The key names no object in the store."""
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    key: str
+    size: int
+
+
+class ObjectStore(ABC):
+    @abstractmethod
+    def put_file(self, key: str, path: Path) -> None: ...
+
+    @abstractmethod
+    def put_bytes(self, key: str, data: bytes) -> None: ...
+
+    @abstractmethod
+    def put_stream(self, key: str, stream: BinaryIO) -> None: ...
+
+    @abstractmethod
+    def get_file(self, key: str, path: Path) -> None: ...
+
+    @abstractmethod
+    def get_bytes(self, key: str) -> bytes: ...
+
+    @abstractmethod
+    def open_stream(self, key: str, chunk_size: int = CHUNK) -> Iterator[bytes]: ...
+
+    @abstractmethod
+    def exists(self, key: str) -> bool: ...
+
+    @abstractmethod
+    def size(self, key: str) -> int: ...
+
+    @abstractmethod
+    def list(self, prefix: str) -> Iterator[StoredObject]: ...
+
+    @abstractmethod
+    def delete(self, key: str) -> None: ...
+
+    @abstractmethod
+    def delete_prefix(self, prefix: str) -> int: ...
+
+    @abstractmethod
+    def put_many(self, items: Iterable[tuple[Path, str]]) -> None: ...
+
+    @abstractmethod
+    def get_many(self, items: Iterable[tuple[str, Path]]) -> None: ...
+
+    @abstractmethod
+    def download_url(self, key: str, filename: str) -> str: ...
+
+    @abstractmethod
+    def check(self) -> None: ...

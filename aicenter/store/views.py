@@ -1,0 +1,27 @@
+"""The download view behind a local store's signed /store/<token> links."""
+
+from django.conf import settings
+from django.core import signing
+from django.http import FileResponse, Http404, HttpRequest
+from django.views.decorators.http import require_safe
+
+from aicenter.store import get_store
+from aicenter.store.base import ObjectMissing
+from aicenter.store.local import DOWNLOAD_SALT, LocalStore
+
+
+@require_safe
+def download(request: HttpRequest, token: str) -> FileResponse:
+    """Serve a local store's download_url; S3 stores hand out presigned URLs instead."""
+    try:
+        claim = signing.loads(token, salt=DOWNLOAD_SALT, max_age=settings.STORE_URL_MAX_AGE)
+    except signing.BadSignature:  # SignatureExpired included
+        raise Http404("This download link is invalid or has expired.") from None
+    store = get_store()
+    if not isinstance(store, LocalStore):
+        raise Http404("This download link is not served here.")
+    try:
+        source = store.open_file(claim["k"])
+    except (ObjectMissing, ValueError):
+        raise Http404("The file no longer exists.") from None
+    return FileResponse(source, as_attachment=True, filename=claim["f"])
