@@ -378,9 +378,7 @@ def test_the_live_tail_stops_once_the_run_has_ended(viewer_client, successful):
     assert "hx-get" not in viewer_client.get(url("run-logs", successful)).text.split('id="log"')[1]
 
 
-def test_the_live_tail_stops_with_the_closing_line_as_soon_as_the_run_ends(
-    viewer_client, running
-):
+def test_the_live_tail_stops_with_the_closing_line_as_soon_as_the_run_ends(viewer_client, running):
     Run.objects.get(id=running.id).fail("ValueError: no data")
     tail = viewer_client.get(url("run-log-lines", running) + "?after=0").text
     assert "ValueError: no data" in tail
