@@ -150,6 +150,13 @@ def form_data(body: bytes) -> dict:
     return payload
 
 
+def run_body(request) -> dict:
+    """The optional body of a run: JSON, or a form whose `parameters` field holds JSON."""
+    if request.content_type == "multipart/form-data":
+        return {"parameters": request.POST.get("parameters")}
+    return {"parameters": json.dumps(json_object(request.body).get("parameters"))}
+
+
 def schedule_fields(schedule: dict) -> dict:
     fields = {
         "schedule_kind": schedule.get("kind"),
@@ -235,8 +242,7 @@ def change_pipeline(request, project_id: int, pipeline_id: int):
 def run_again(request, project_id: int, pipeline_id: int):
     """Run the pipeline now; `parameters` in the body override its own for this run only."""
     pipeline = pipeline_in(project_for(request.user, project_id, Role.EDITOR), pipeline_id)
-    payload = json_object(request.body)
-    form = RunForm(pipeline, {"parameters": json.dumps(payload.get("parameters"))})
+    form = RunForm(pipeline, run_body(request))
     run = start_run(pipeline, check_form(form)["parameters"])
     return JsonResponse(run_data(run), status=201)
 

@@ -196,6 +196,15 @@ def test_parameters_given_to_one_run_override_the_pipelines_for_that_run_only(
     assert again.parameters["lr"] == "1" and "seed" not in again.parameters
 
 
+def test_a_run_started_with_a_form_body_takes_its_parameters_field(api, project, version, data):
+    pipeline = post_pipeline(api, project, **training_body(version, data)).json()
+    url = f"/api/v1/projects/{project.id}/pipelines/{pipeline['id']}/runs"
+    plain = api.post(url)  # an empty form: the pipeline's own parameters
+    assert Run.objects.get(id=plain.json()["id"]).parameters["save_training_data"] == "false"
+    chosen = api.post(url, {"parameters": json.dumps({"save_training_data": "true"})})
+    assert Run.objects.get(id=chosen.json()["id"]).parameters["save_training_data"] == "true"
+
+
 @pytest.mark.parametrize(
     ("parameters", "message"),
     [
