@@ -7,12 +7,12 @@ duration and artifacts), read through PackageVersion's reverse relations.
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from django.template.defaultfilters import date, filesizeformat, floatformat
+from django.template.defaultfilters import date, filesizeformat
 
+from aicenter.templatetags.aicenter import MISSING, duration_text, score_text
 from packages.lineage import data_of
 from packages.models import PackageVersion
 
-MISSING = "—"
 ARTIFACTS_COMPARED = 1000
 
 
@@ -43,23 +43,6 @@ def side_by_side(title: str, left: Mapping[str, str], right: Mapping[str, str]) 
     return Section(
         title, [Row(name, left.get(name, MISSING), right.get(name, MISSING)) for name in names]
     )
-
-
-def duration_text(seconds: float | None) -> str:
-    """12.4 -> "12.4 s", 754 -> "12 min 34 s", 7260 -> "2 h 1 min"."""
-    if seconds is None:
-        return MISSING
-    if seconds < 60:
-        return f"{seconds:g} s"
-    minutes, rest = divmod(round(seconds), 60)
-    if minutes < 60:
-        return f"{minutes} min {rest} s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes} min"
-
-
-def score_text(value: float | None) -> str:
-    return MISSING if value is None else floatformat(value, 4)
 
 
 def run_facts(run) -> dict[str, str]:

@@ -10,12 +10,13 @@ from aicenter.access import project_for
 from aicenter.api import check_form, json_object, paginated
 from aicenter.models import Role
 from aicenter.store import get_store
+from aicenter.templatetags.aicenter import in_largest_unit
 from datasets.zips import zip_response, zip_stream
 from packages.compare import run_sections, score_difference
 from packages.lineage import lineage_of_run
 from pipelines.definitions import create_pipeline, delete_pipeline, update_pipeline
 from pipelines.forms import PipelineForm
-from pipelines.models import Pipeline, Run, ScheduleKind, in_largest_unit
+from pipelines.models import Pipeline, Run, ScheduleKind
 from pipelines.start import request_kill, start_run
 
 router = Router(tags=["pipelines"])
