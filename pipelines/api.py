@@ -12,11 +12,11 @@ from aicenter.models import Role
 from aicenter.store import get_store
 from aicenter.templatetags.aicenter import in_largest_unit
 from datasets.zips import zip_response, zip_stream
-from packages.compare import run_sections, score_difference
-from packages.lineage import lineage_of_run
 from pipelines.access import pipeline_in, run_in
+from pipelines.compare import run_sections, score_difference
 from pipelines.definitions import create_pipeline, delete_pipeline, update_pipeline
 from pipelines.forms import PipelineForm
+from pipelines.lineage import lineage_of_run
 from pipelines.models import Pipeline, Run, ScheduleKind
 from pipelines.start import request_kill, start_run
 

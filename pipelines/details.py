@@ -18,10 +18,10 @@ from datasets.forms import DatasetForm
 from datasets.previews import image_response, preview_for
 from datasets.snapshots import dataset_from_snapshot
 from datasets.zips import zip_response, zip_stream
-from packages.compare import run_sections, score_difference
-from packages.lineage import lineage_of_run
 from pipelines import outputs
 from pipelines.access import run_in
+from pipelines.compare import run_sections, score_difference
+from pipelines.lineage import lineage_of_run
 from pipelines.models import Run, RunQuerySet
 
 RUN_RELATIONS = [
