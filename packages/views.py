@@ -10,9 +10,8 @@ from aicenter.models import Role
 from aicenter.store import get_store
 from packages.access import package_in, version_in
 from packages.charts import score_chart
-from packages.compare import score_difference, version_sections
 from packages.forms import PackageUploadForm, VersionUploadForm
-from packages.lineage import lineage_of_version, score_change
+from packages.lineage import score_change
 from packages.models import MLPackage
 from packages.upload import delete_package, upload_major_version, upload_package
 
@@ -95,7 +94,6 @@ def version_detail(request, project_id: int, package_id: int, version: str):
         "section": "packages",
         "package": package,
         "version": found,
-        "lineage": lineage_of_version(found),
         "score_change": score_change(found),
     }
     return render(request, "packages/version.html", context)
@@ -115,10 +113,10 @@ def versions_compare(request, project_id: int, package_id: int):
     if len(chosen) == 2:
         left, right = chosen
         context |= {
+            "left": left,
+            "right": right,
             "left_label": f"{package.name} {left.label}",
             "right_label": f"{package.name} {right.label}",
-            "sections": version_sections(left, right),
-            "score_difference": score_difference(left.score, right.score),
         }
     return render(request, "packages/compare.html", context)
 

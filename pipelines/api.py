@@ -10,12 +10,14 @@ from aicenter.access import project_for
 from aicenter.api import check_form, json_object, paginated
 from aicenter.models import Role
 from aicenter.store import get_store
+from aicenter.templatetags.aicenter import in_largest_unit
 from datasets.zips import zip_response, zip_stream
-from packages.compare import run_sections, score_difference
-from packages.lineage import lineage_of_run
+from pipelines.access import pipeline_in, run_in
+from pipelines.compare import run_sections, score_difference
 from pipelines.definitions import create_pipeline, delete_pipeline, update_pipeline
 from pipelines.forms import PipelineForm, RunForm
-from pipelines.models import Pipeline, Run, ScheduleKind, in_largest_unit
+from pipelines.lineage import lineage_of_run
+from pipelines.models import Pipeline, Run, ScheduleKind
 from pipelines.start import start_run
 
 router = Router(tags=["pipelines"])
@@ -125,17 +127,6 @@ def artifact_count(run: Run) -> int:
 
 def runs_of(pipeline: Pipeline):
     return with_outputs(pipeline.runs.all())
-
-
-def pipeline_in(project, pipeline_id: int) -> Pipeline:
-    queryset = Pipeline.objects.filter(project=project).select_related(
-        "package_version", "schedule"
-    )
-    return get_object_or_404(queryset, id=pipeline_id)
-
-
-def run_in(project, run_id: int) -> Run:
-    return get_object_or_404(with_outputs(Run.objects.filter(project=project)), id=run_id)
 
 
 def form_data(body: bytes) -> dict:
@@ -256,12 +247,14 @@ def remove_pipeline(request, project_id: int, pipeline_id: int):
 
 @router.get("/projects/{int:project_id}/runs/{int:run_id}", url_name="run")
 def get_run(request, project_id: int, run_id: int):
-    return run_data(run_in(project_for(request.user, project_id), run_id))
+    run = run_in(project_for(request.user, project_id), run_id, with_outputs(Run.objects.all()))
+    return run_data(run)
 
 
 @router.post("/projects/{int:project_id}/runs/{int:run_id}/kill")
 def kill_run(request, project_id: int, run_id: int):
-    run = run_in(project_for(request.user, project_id, Role.EDITOR), run_id)
+    project = project_for(request.user, project_id, Role.EDITOR)
+    run = run_in(project, run_id, with_outputs(Run.objects.all()))
     run.request_kill()
     run.refresh_from_db()
     return run_data(run)

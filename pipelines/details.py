@@ -18,10 +18,11 @@ from datasets.forms import DatasetForm
 from datasets.previews import image_response, preview_for
 from datasets.snapshots import dataset_from_snapshot
 from datasets.zips import zip_response, zip_stream
-from packages.compare import run_sections, score_difference
-from packages.lineage import lineage_of_run
 from pipelines import outputs
-from pipelines.models import Run
+from pipelines.access import run_in
+from pipelines.compare import run_sections, score_difference
+from pipelines.lineage import lineage_of_run
+from pipelines.models import Run, RunQuerySet
 
 RUN_RELATIONS = [
     "package_version__package",
@@ -34,9 +35,9 @@ RUN_RELATIONS = [
 COMPARE_CHOICES = 100
 
 
-def run_in(project, run_id: int) -> Run:
-    queryset = Run.objects.for_project(project).select_related(*RUN_RELATIONS)
-    return get_object_or_404(queryset, id=run_id)
+def shown_runs() -> RunQuerySet:
+    """Runs with the relations a details page shows, read in the same query."""
+    return Run.objects.select_related(*RUN_RELATIONS)
 
 
 def run_page(request, template: str, project, run: Run, status: int = 200, **context):
@@ -59,7 +60,7 @@ def snapshot_form(run: Run) -> DatasetForm | None:
 @require_safe
 def run_detail(request, project_id: int, run_id: int):
     project = project_for(request.user, project_id)
-    run = run_in(project, run_id)
+    run = run_in(project, run_id, shown_runs())
     artifacts = run.artifacts.all()
     return run_page(
         request,
@@ -91,7 +92,7 @@ def sibling_runs(run: Run) -> list[Run]:
 def run_header(request, project_id: int, run_id: int):
     """The header alone, polled while the run goes; asked to, reloads the page once it ends."""
     project = project_for(request.user, project_id)
-    run = run_in(project, run_id)
+    run = run_in(project, run_id, shown_runs())
     reload = bool(request.GET.get("reload"))
     if run.is_finished and reload:
         return HttpResponseClientRefresh()
@@ -102,7 +103,7 @@ def run_header(request, project_id: int, run_id: int):
 @require_safe
 def run_logs(request, project_id: int, run_id: int):
     project = project_for(request.user, project_id)
-    run = run_in(project, run_id)
+    run = run_in(project, run_id, shown_runs())
     lines = outputs.log_tail(run)
     return run_page(
         request,
@@ -122,7 +123,7 @@ def run_logs(request, project_id: int, run_id: int):
 def run_log_lines(request, project_id: int, run_id: int):
     """Lines after ?after= (the live tail, asking again while the run goes) or before ?before=."""
     project = project_for(request.user, project_id)
-    run = run_in(project, run_id)
+    run = run_in(project, run_id, shown_runs())
     if "before" in request.GET:
         lines = outputs.log_before(run, line_number(request, "before"))
         context = {"lines": lines, "earlier": outputs.earlier_than(lines)}
@@ -161,7 +162,7 @@ def artifact_in(run: Run, path: str):
 def run_artifact(request, project_id: int, run_id: int, path: str):
     """One artifact's capped preview: a page, or the fragment alone for the page's preview pane."""
     project = project_for(request.user, project_id)
-    run = run_in(project, run_id)
+    run = run_in(project, run_id, shown_runs())
     artifact = artifact_in(run, path)
     template = "partials/run_artifact.html" if request.htmx else "run_artifact.html"
     return run_page(
@@ -210,7 +211,7 @@ def run_snapshot_zip(request, project_id: int, run_id: int):
 def run_snapshot_dataset(request, project_id: int, run_id: int):
     """Make a dataset holding the files of the run's data snapshot."""
     project = project_for(request.user, project_id, Role.EDITOR)
-    run = run_in(project, run_id)
+    run = run_in(project, run_id, shown_runs())
     snapshot = snapshot_of(run)
     form = DatasetForm(request.POST) if request.method == "POST" else snapshot_form(run)
     if form.is_bound and form.is_valid():
@@ -273,7 +274,7 @@ def compare_runs(request, project_id: int):
 
 def chosen_runs(project, ids: list[str]) -> list[Run]:
     wanted = [int(value) for value in ids[:2] if value.isdigit()]
-    found = Run.objects.for_project(project).select_related(*RUN_RELATIONS).in_bulk(wanted)
+    found = shown_runs().for_project(project).in_bulk(wanted)
     return [found[run_id] for run_id in wanted if run_id in found]
 
 

@@ -4,10 +4,11 @@ from croniter import croniter
 from django import forms
 from django.utils import timezone
 
+from aicenter.templatetags.aicenter import MINUTES_IN
 from datasets.models import Dataset
 from packages.contract import NEEDED_METHODS, PipelineType
 from packages.models import MLPackage
-from pipelines.models import DEFAULT_PARAMETERS, ENV_NAME, MINUTES_IN, Overlap, ScheduleKind
+from pipelines.models import DEFAULT_PARAMETERS, ENV_NAME, Overlap, ScheduleKind
 
 NEEDS_INPUT = {PipelineType.TRAINING, PipelineType.FULL}
 # django-q2 keeps an interval in a small integer of minutes.

@@ -7,6 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from aicenter.models import EventKind, Project, record_event
+from aicenter.templatetags.aicenter import interval_text
 from packages.contract import PipelineType
 from packages.models import PackageVersion
 
@@ -18,22 +19,6 @@ class ScheduleKind(models.TextChoices):
     NOW = "now", "Now"
     ONCE = "once", "Once, later"
     RECURRING = "recurring", "Recurring"
-
-
-MINUTES_IN = {"minutes": 1, "hours": 60, "days": 24 * 60, "weeks": 7 * 24 * 60}
-
-
-def in_largest_unit(minutes: int) -> tuple[int, str]:
-    """An interval as a whole number of its largest unit: 2880 -> (2, "days")."""
-    for unit in reversed(MINUTES_IN):
-        if minutes % MINUTES_IN[unit] == 0:
-            return minutes // MINUTES_IN[unit], unit
-    return minutes, "minutes"
-
-
-def interval_text(minutes: int) -> str:
-    count, unit = in_largest_unit(minutes)
-    return f"1 {unit.removesuffix('s')}" if count == 1 else f"{count} {unit}"
 
 
 class Overlap(models.TextChoices):

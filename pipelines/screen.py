@@ -3,10 +3,11 @@
 import json
 from dataclasses import dataclass, field
 
+from aicenter.templatetags.aicenter import in_largest_unit
 from datasets.models import Dataset, FolderEntry
 from packages.models import MLPackage, PackageVersion
 from pipelines.forms import NEEDS_INPUT
-from pipelines.models import DEFAULT_PARAMETERS, Pipeline, in_largest_unit
+from pipelines.models import DEFAULT_PARAMETERS, Pipeline
 
 DATE_INPUT = "%Y-%m-%dT%H:%M"
 

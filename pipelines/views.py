@@ -1,17 +1,18 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST, require_safe
 
 from aicenter.access import project_for
 from aicenter.models import Role
 from datasets.models import Dataset
+from pipelines.access import pipeline_in, run_in
 from pipelines.definitions import create_pipeline, delete_pipeline, update_pipeline
 from pipelines.filters import ListFilters
 from pipelines.forms import PipelineForm
-from pipelines.models import Pipeline, Run
+from pipelines.models import Pipeline
 from pipelines.screen import initial_definition, picker, posted_definition, shows, version_choices
 from pipelines.start import run_again, start_run
 
@@ -50,7 +51,7 @@ def pipelines_list(request, project_id: int):
 @require_safe
 def pipeline_detail(request, project_id: int, pipeline_id: int):
     project = project_for(request.user, project_id)
-    pipeline = pipeline_of(project, pipeline_id)
+    pipeline = pipeline_in(project, pipeline_id)
     runs = Paginator(pipeline.runs.select_related("produced_version__package"), RUNS_PER_PAGE)
     page = runs.get_page(request.GET.get("page"))
     context = {
@@ -74,7 +75,7 @@ def pipeline_create(request, project_id: int):
 @login_required
 def pipeline_edit(request, project_id: int, pipeline_id: int):
     project = project_for(request.user, project_id, Role.EDITOR)
-    return definition_page(request, project, pipeline_of(project, pipeline_id))
+    return definition_page(request, project, pipeline_in(project, pipeline_id))
 
 
 def definition_page(request, project, pipeline: Pipeline | None):
@@ -121,7 +122,7 @@ def definition_form(request, project, pipeline, values, rows, form=None, status=
 @login_required
 def pipeline_delete(request, project_id: int, pipeline_id: int):
     project = project_for(request.user, project_id, Role.EDITOR)
-    pipeline = pipeline_of(project, pipeline_id)
+    pipeline = pipeline_in(project, pipeline_id)
     if request.method == "POST":
         delete_pipeline(pipeline, request.user)
         messages.success(request, f"Pipeline {pipeline.name} removed; its runs stay.")
@@ -134,21 +135,16 @@ def pipeline_delete(request, project_id: int, pipeline_id: int):
 @require_POST
 def pipeline_start(request, project_id: int, pipeline_id: int):
     project = project_for(request.user, project_id, Role.EDITOR)
-    run = start_run(pipeline_of(project, pipeline_id))
+    run = start_run(pipeline_in(project, pipeline_id))
     messages.success(request, f"Run #{run.id} is queued.")
     return back_to(request, run.get_absolute_url())
-
-
-def pipeline_of(project, pipeline_id: int) -> Pipeline:
-    pipelines = Pipeline.objects.filter(project=project).with_latest_run()
-    return get_object_or_404(pipelines, id=pipeline_id)
 
 
 @login_required
 @require_POST
 def kill(request, project_id: int, run_id: int):
     project = project_for(request.user, project_id, Role.EDITOR)
-    run = get_object_or_404(Run.objects.for_project(project), id=run_id)
+    run = run_in(project, run_id)
     if run.is_finished:
         messages.info(request, f"Run #{run.id} had already ended.")
     else:
@@ -161,6 +157,6 @@ def kill(request, project_id: int, run_id: int):
 @require_POST
 def again(request, project_id: int, run_id: int):
     project = project_for(request.user, project_id, Role.EDITOR)
-    run = run_again(get_object_or_404(Run.objects.for_project(project), id=run_id))
+    run = run_again(run_in(project, run_id))
     messages.success(request, f"Run #{run.id} is queued.")
     return back_to(request, run.get_absolute_url())

@@ -1,10 +1,48 @@
+"""How every app writes a score, a duration and an interval.
+
+Templates use them as filters (`{{ run.score|score }}`); Python code that needs the same
+text, such as the comparison tables and the schedule summary, calls the functions.
+"""
+
 from django import template
 from django.template.defaultfilters import floatformat
 
 register = template.Library()
 
+MISSING = "—"
+MINUTES_IN = {"minutes": 1, "hours": 60, "days": 24 * 60, "weeks": 7 * 24 * 60}
 
-@register.filter
-def score(value: float | None) -> str:
+
+@register.filter(name="score")
+def score_text(value: float | None) -> str:
     """A score to four decimals, or a dash when there is none."""
-    return "—" if value is None else floatformat(value, 4)
+    return MISSING if value is None else floatformat(value, 4)
+
+
+@register.filter(name="duration")
+def duration_text(seconds: float | None) -> str:
+    """12.4 -> "12.4 s", 754 -> "12 min 34 s", 7260 -> "2 h 1 min"."""
+    if seconds is None or seconds == "":  # a template passes "" for a run that is not there
+        return MISSING
+    if seconds < 60:
+        return f"{seconds:g} s"
+    minutes, rest = divmod(round(seconds), 60)
+    if minutes < 60:
+        return f"{minutes} min {rest} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min"
+
+
+def in_largest_unit(minutes: int) -> tuple[int, str]:
+    """An interval as a whole number of its largest unit: 2880 -> (2, "days")."""
+    for unit in reversed(MINUTES_IN):
+        if minutes % MINUTES_IN[unit] == 0:
+            return minutes // MINUTES_IN[unit], unit
+    return minutes, "minutes"
+
+
+@register.filter(name="interval")
+def interval_text(minutes: int) -> str:
+    """360 -> "6 hours", 1440 -> "1 day", 90 -> "90 minutes"."""
+    count, unit = in_largest_unit(minutes)
+    return f"1 {unit.removesuffix('s')}" if count == 1 else f"{count} {unit}"

@@ -3,8 +3,9 @@
 import pytest
 from django.urls import reverse
 
-from packages.lineage import lineage_of_run, lineage_of_version, score_change
+from packages.lineage import score_change
 from packages.models import PackageVersion
+from pipelines.lineage import lineage_of_run, lineage_of_version
 from pipelines.models import DEFAULT_PARAMETERS, Status
 from tests.pipelines.builders import (
     dataset_with,

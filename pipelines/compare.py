@@ -1,18 +1,20 @@
 """Two runs or two versions side by side, with the rows that differ marked.
 
-A version is compared through the run that trained it (its parameters,
-duration and artifacts), read through PackageVersion's reverse relations.
+A version is compared through the run that trained it (its parameters, duration and
+artifacts), which is why both comparisons live with the runs. The version comparison page
+of the packages app loads it as a tag (pipelines/templatetags/runs.py).
 """
 
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from django.template.defaultfilters import date, filesizeformat, floatformat
+from django.template.defaultfilters import date, filesizeformat
 
-from packages.lineage import data_of
+from aicenter.templatetags.aicenter import MISSING, duration_text, score_text
 from packages.models import PackageVersion
+from pipelines.lineage import data_of
+from pipelines.models import Run
 
-MISSING = "—"
 ARTIFACTS_COMPARED = 1000
 
 
@@ -45,24 +47,7 @@ def side_by_side(title: str, left: Mapping[str, str], right: Mapping[str, str]) 
     )
 
 
-def duration_text(seconds: float | None) -> str:
-    """12.4 -> "12.4 s", 754 -> "12 min 34 s", 7260 -> "2 h 1 min"."""
-    if seconds is None:
-        return MISSING
-    if seconds < 60:
-        return f"{seconds:g} s"
-    minutes, rest = divmod(round(seconds), 60)
-    if minutes < 60:
-        return f"{minutes} min {rest} s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes} min"
-
-
-def score_text(value: float | None) -> str:
-    return MISSING if value is None else floatformat(value, 4)
-
-
-def run_facts(run) -> dict[str, str]:
+def run_facts(run: Run) -> dict[str, str]:
     made = run.produced_version
     return {
         "Status": run.get_status_display(),
@@ -79,14 +64,14 @@ def run_facts(run) -> dict[str, str]:
     }
 
 
-def artifact_sizes(run) -> dict[str, str]:
+def artifact_sizes(run: Run | None) -> dict[str, str]:
     if run is None:
         return {}
     rows = run.artifacts.order_by("path").values_list("path", "size")[:ARTIFACTS_COMPARED]
     return {path: filesizeformat(size) for path, size in rows}
 
 
-def run_sections(left, right) -> list[Section]:
+def run_sections(left: Run, right: Run) -> list[Section]:
     return [
         side_by_side("Run", run_facts(left), run_facts(right)),
         side_by_side("Parameters", left.parameters, right.parameters),
@@ -95,7 +80,7 @@ def run_sections(left, right) -> list[Section]:
 
 
 def version_facts(version: PackageVersion) -> dict[str, str]:
-    run = version.trained_by
+    run: Run | None = version.trained_by
     return {
         "Source": version.get_source_display(),
         "Trained from": version.parent.label if version.parent else MISSING,
@@ -108,7 +93,7 @@ def version_facts(version: PackageVersion) -> dict[str, str]:
 
 
 def version_sections(left: PackageVersion, right: PackageVersion) -> list[Section]:
-    runs = left.trained_by, right.trained_by
+    runs: tuple[Run | None, Run | None] = left.trained_by, right.trained_by
     parameters = [run.parameters if run else {} for run in runs]
     files = [{path: filesizeformat(size) for path, size in v.files} for v in (left, right)]
     return [
