@@ -1,6 +1,8 @@
 import json
 import re
+from datetime import datetime
 
+from django import forms
 from django.db.models import Count, QuerySet
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
@@ -15,6 +17,7 @@ from datasets.zips import zip_response, zip_stream
 from pipelines.access import pipeline_in, run_in
 from pipelines.compare import run_sections, score_difference
 from pipelines.definitions import create_pipeline, delete_pipeline, update_pipeline
+from pipelines.fields import Field, Group, groups, package_and_version, top_fields
 from pipelines.forms import PipelineForm, RunForm
 from pipelines.lineage import lineage_of_run
 from pipelines.models import Pipeline, Run, ScheduleKind
@@ -24,32 +27,6 @@ router = Router(tags=["pipelines"])
 EVERY = re.compile(r"(?P<count>\d+)\s*(?P<unit>[mhdw])")
 UNIT_OF_LETTER = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 LOG_PAGE = 1000
-PIPELINE_BODY = {
-    "requestBody": {
-        "content": {
-            "application/json": {
-                "schema": {
-                    "type": "object",
-                    "required": ["name", "type", "package", "version"],
-                    "properties": {
-                        "name": {"type": "string"},
-                        "type": {"enum": ["training", "evaluation", "full"]},
-                        "package": {"type": "integer"},
-                        "version": {"type": "string"},
-                        "input_dataset": {"type": "integer"},
-                        "input_path": {"type": "string"},
-                        "evaluation_dataset": {"type": "integer"},
-                        "evaluation_path": {"type": "string"},
-                        "parameters": {"type": "object"},
-                        "gpu": {"type": "boolean"},
-                        "timeout": {"type": "integer"},
-                        "schedule": {"type": "object"},
-                    },
-                }
-            }
-        }
-    }
-}
 
 RUN_BODY = {
     "requestBody": {
@@ -103,12 +80,40 @@ def run_data(run: Run) -> dict:
 def pipeline_data(pipeline: Pipeline, runs) -> dict:
     return {
         "id": pipeline.id,
-        **pipeline.chosen,
-        "parameters": pipeline.all_parameters,
-        "schedule": schedule_data(pipeline),
+        **definition_data(pipeline),
         "created_at": iso(pipeline.created_at),
         "runs": [run_data(run) for run in runs],
     }
+
+
+def definition_data(pipeline: Pipeline) -> dict:
+    """The definition as API.md shapes it: the fields of DEFINITION, each group one object."""
+    data = fields_data(pipeline, top_fields())
+    for group in groups():
+        data[group.key] = fields_data(pipeline, group.fields)
+    # When it fires next is no field of the definition: the schedule's answer adds it.
+    if pipeline.schedule_kind != ScheduleKind.NOW:
+        data["schedule"]["next"] = iso(pipeline.next_fire)
+    return data
+
+
+def fields_data(pipeline: Pipeline, fields: list[Field]) -> dict:
+    data = {}
+    for field in fields:
+        if field.answered(pipeline):
+            data.update(field_data(pipeline, field))
+    return data
+
+
+def field_data(pipeline: Pipeline, field: Field) -> dict:
+    if field.name == "package_version":
+        return package_and_version(pipeline)
+    if field.name == "parameters":
+        return {"parameters": pipeline.all_parameters}
+    if field.name == "interval_minutes":
+        return {field.api_name: every_text(pipeline.interval_minutes)}
+    value = field.stored(pipeline)
+    return {field.api_name: iso(value) if isinstance(value, datetime) else value}
 
 
 def with_outputs(runs: QuerySet) -> QuerySet:
@@ -132,10 +137,9 @@ def runs_of(pipeline: Pipeline):
 def form_data(body: bytes) -> dict:
     """The JSON body of API.md, in the fields of PipelineForm."""
     payload = json_object(body)
-    schedule = payload.pop("schedule", None) or {"kind": "now"}
-    if not isinstance(schedule, dict):
-        schedule = {"kind": None}
-    payload.update(schedule_fields(schedule))
+    for group in groups():
+        values = payload.pop(group.key, None) or group.absent
+        payload.update(group_fields(group, values if isinstance(values, dict) else {}))
     if "parameters" in payload:
         payload["parameters"] = json.dumps(payload["parameters"])
     return payload
@@ -148,45 +152,61 @@ def run_body(request) -> dict:
     return {"parameters": json.dumps(json_object(request.body).get("parameters"))}
 
 
-def schedule_fields(schedule: dict) -> dict:
-    fields = {
-        "schedule_kind": schedule.get("kind"),
-        "run_at": schedule.get("at"),
-        "cron": schedule.get("cron"),
-        "starts_at": schedule.get("start"),
-        "ends_at": schedule.get("end"),
-        "on_overlap": schedule.get("overlap"),
-        "repeat": "cron" if "cron" in schedule else "interval",
-    }
+def group_fields(group: Group, values: dict) -> dict:
+    """One object of the body, in the fields of PipelineForm; a field left out stays out."""
+    fields = {}
+    for field in group.fields:
+        if field.name == "interval_minutes":
+            fields.update(every_fields(values))
+        else:
+            fields[field.name] = values.get(field.api_name)
+    return {name: value for name, value in fields.items() if value is not None}
+
+
+def every_fields(schedule: dict) -> dict:
+    """A schedule's "every" ("6h", or minutes) as PipelineForm's repeat, every and unit."""
+    fields = {"repeat": "cron" if "cron" in schedule else "interval"}
     every = str(schedule.get("every", ""))
     match = EVERY.fullmatch(every.strip())
     if match:
         fields.update(every=match["count"], unit=UNIT_OF_LETTER[match["unit"]])
     else:
         fields.update(every=every, unit="minutes")
-    return {name: value for name, value in fields.items() if value is not None}
-
-
-def schedule_data(pipeline: Pipeline) -> dict:
-    data = {"kind": pipeline.schedule_kind}
-    if pipeline.schedule_kind == ScheduleKind.ONCE:
-        data["at"] = iso(pipeline.run_at)
-    elif pipeline.schedule_kind == ScheduleKind.RECURRING:
-        if pipeline.cron:
-            data["cron"] = pipeline.cron
-        else:
-            data["every"] = every_text(pipeline.interval_minutes)
-        data.update(
-            start=iso(pipeline.starts_at), end=iso(pipeline.ends_at), overlap=pipeline.on_overlap
-        )
-    if pipeline.schedule_kind != ScheduleKind.NOW:
-        data["next"] = iso(pipeline.next_fire)
-    return data
+    return fields
 
 
 def every_text(minutes: int) -> str:
     count, unit = in_largest_unit(minutes)
     return f"{count}{unit[0]}"
+
+
+def body_schema() -> dict:
+    """API.md's body for the OpenAPI document: PipelineForm's fields, each group one object."""
+    form_fields = PipelineForm.base_fields
+    names = [name for field in top_fields() for name in field.form_names]
+    properties = {name: json_type(form_fields[name]) for name in names}
+    properties.update({group.key: {"type": "object"} for group in groups()})
+    required = [name for name in names if form_fields[name].required]
+    schema = {"type": "object", "required": required, "properties": properties}
+    return {"requestBody": {"content": {"application/json": {"schema": schema}}}}
+
+
+def json_type(form_field: forms.Field) -> dict:
+    # The subclasses first: a ModelChoiceField is a ChoiceField, a JSONField a CharField.
+    if isinstance(form_field, forms.ModelChoiceField):
+        return {"type": "integer"}
+    if isinstance(form_field, forms.ChoiceField):
+        return {"enum": [value for value, _ in form_field.choices]}
+    if isinstance(form_field, forms.BooleanField):
+        return {"type": "boolean"}
+    if isinstance(form_field, forms.IntegerField):
+        return {"type": "integer"}
+    if isinstance(form_field, forms.JSONField):
+        return {"type": "object"}
+    return {"type": "string"}
+
+
+PIPELINE_BODY = body_schema()
 
 
 @router.get("/projects/{int:project_id}/pipelines")

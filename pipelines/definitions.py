@@ -3,36 +3,17 @@
 from django.db import transaction
 
 from aicenter.models import EventKind, record_event
+from pipelines.fields import definition_fields
 from pipelines.models import Pipeline, ScheduleKind
 from pipelines.schedules import drop_schedule, sync_schedule
 from pipelines.start import start_run
 
-# The fields of a pipeline that come straight from PipelineForm's cleaned data.
-DEFINITION = {
-    "name": "",
-    "type": "",
-    "package_version": None,
-    "input_dataset": None,
-    "input_path": "",
-    "evaluation_dataset": None,
-    "evaluation_path": "",
-    "parameters": {},
-    "gpu": False,
-    "timeout": None,
-    "schedule_kind": ScheduleKind.NOW,
-    "run_at": None,
-    "cron": "",
-    "interval_minutes": None,
-    "starts_at": None,
-    "ends_at": None,
-    "on_overlap": "skip",
-}
-
 
 def define(pipeline: Pipeline, data: dict) -> None:
-    for field, default in DEFINITION.items():
-        value = data.get(field)
-        setattr(pipeline, field, default if value in (None, "") else value)
+    """Sets the definition from PipelineForm's cleaned data; an empty field takes its default."""
+    for field in definition_fields():
+        value = data.get(field.name)
+        setattr(pipeline, field.name, field.default if value in (None, "") else value)
     if pipeline.schedule_kind != ScheduleKind.RECURRING:
         pipeline.cron, pipeline.interval_minutes = "", None
         pipeline.starts_at = pipeline.ends_at = None

@@ -105,21 +105,6 @@ class Pipeline(DataChoice):
         return reverse("pipelines:pipeline", args=[self.project_id, self.id])
 
     @property
-    def chosen(self) -> dict:
-        """What the pipeline runs on which data, named as the API and the screen name it."""
-        return {
-            "name": self.name,
-            "type": self.type,
-            "package": self.package_version.package_id,
-            "version": self.package_version.label,
-            "input_dataset": self.input_dataset_id,
-            "input_path": self.input_path,
-            "evaluation_dataset": self.evaluation_dataset_id,
-            "evaluation_path": self.evaluation_path,
-            "gpu": self.gpu,
-        }
-
-    @property
     def schedule_summary(self) -> str:
         if self.schedule_kind == ScheduleKind.ONCE:
             return f"once at {self.run_at:%Y-%m-%d %H:%M} UTC"

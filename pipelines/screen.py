@@ -2,10 +2,12 @@
 
 import json
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from aicenter.templatetags.aicenter import in_largest_unit
 from datasets.models import Dataset, FolderEntry
 from packages.models import MLPackage, PackageVersion
+from pipelines.fields import Field, definition_fields, package_and_version
 from pipelines.forms import NEEDS_INPUT
 from pipelines.models import DEFAULT_PARAMETERS, Pipeline
 
@@ -34,21 +36,23 @@ def posted_definition(post) -> tuple[dict, list[tuple[str, str]]]:
 def initial_definition(pipeline: Pipeline | None) -> tuple[dict, list[tuple[str, str]]]:
     if pipeline is None:
         return {"type": "training", **interval_fields(None)}, list(DEFAULT_PARAMETERS.items())
-    values = {
-        **pipeline.chosen,
-        "timeout": pipeline.timeout,
-        "schedule_kind": pipeline.schedule_kind,
-        "on_overlap": pipeline.on_overlap,
-        "cron": pipeline.cron,
-        "repeat": "cron" if pipeline.cron else "interval",
-        **interval_fields(pipeline.interval_minutes),
-        **{
-            name: moment.strftime(DATE_INPUT)
-            for name in ["run_at", "starts_at", "ends_at"]
-            if (moment := getattr(pipeline, name))
-        },
-    }
+    values = {}
+    for entry in definition_fields():
+        values.update(screen_values(pipeline, entry))
     return values, list(pipeline.all_parameters.items())
+
+
+def screen_values(pipeline: Pipeline, entry: Field) -> dict:
+    """A field of the definition as the screen's inputs hold it, named as PipelineForm names it."""
+    if entry.name == "package_version":
+        return package_and_version(pipeline)
+    if entry.name == "parameters":
+        return {"parameters": json.dumps(pipeline.all_parameters)}
+    if entry.name == "interval_minutes":
+        repeat = "cron" if pipeline.cron else "interval"
+        return {"repeat": repeat, **interval_fields(pipeline.interval_minutes)}
+    value = entry.stored(pipeline)
+    return {entry.name: value.strftime(DATE_INPUT) if isinstance(value, datetime) else value}
 
 
 def interval_fields(minutes: int | None) -> dict:

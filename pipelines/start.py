@@ -4,23 +4,17 @@ from django.conf import settings
 from django.db import transaction
 from django_q.tasks import async_task
 
+from pipelines.fields import definition_fields
 from pipelines.models import Pipeline, Run
 
 GPU_WAIT = "Waiting for a GPU worker (queue {cluster})."
 
 
-# What a new run copies from its pipeline, or from an earlier run when it is run again.
-COPIED = [
-    "project_id",
-    "type",
-    "package_version_id",
-    "input_dataset_id",
-    "input_path",
-    "evaluation_dataset_id",
-    "evaluation_path",
-    "gpu",
-    "time_limit",
-]
+def copied(source: Pipeline | Run) -> dict:
+    """What a new run copies from its pipeline, or from an earlier run when it is run again."""
+    # Read by the run's names: a pipeline's time_limit is its timeout or the service's.
+    names = [Run._meta.get_field(field.run).attname for field in definition_fields() if field.run]
+    return {name: getattr(source, name) for name in ["project_id", *names]}
 
 
 def start_run(pipeline: Pipeline, parameters: dict[str, str] | None = None) -> Run:
@@ -43,7 +37,7 @@ def queue_run(source: Pipeline | Run, pipeline: Pipeline | None, name: str, para
         pipeline_name=name,
         parameters=parameters,
         waiting_reason=GPU_WAIT.format(cluster=settings.GPU_CLUSTER) if source.gpu else "",
-        **{field: getattr(source, field) for field in COPIED},
+        **copied(source),
     )
     if pipeline is not None:
         Pipeline.objects.filter(id=pipeline.id).update(latest_run=run)
