@@ -1,6 +1,7 @@
 """Uploading a package zip: check it all, store it once, then register the version."""
 
 import hashlib
+import logging
 import tempfile
 import uuid
 import zipfile
@@ -16,9 +17,11 @@ from django.db.models import Max
 
 from aicenter.archives import ArchiveLimits, archive_problems, damaged_members, open_zip
 from aicenter.models import EventKind, record_event
-from aicenter.store import get_store
+from aicenter.store import STORE_ERRORS, get_store
 from packages.contract import check_contract
 from packages.models import MLPackage, PackageVersion, Source
+
+logger = logging.getLogger(__name__)
 
 CHUNK = 1 << 20
 
@@ -198,7 +201,11 @@ def stored(checked: CheckedZip, project):
     try:
         yield
     except BaseException:
-        store.delete(checked.key)
+        # The reason registering failed is what the caller must see, not a failed clean-up.
+        try:
+            store.delete(checked.key)
+        except (*STORE_ERRORS, OSError):
+            logger.exception("An unregistered package zip stays in the store: %s", checked.key)
         raise
 
 

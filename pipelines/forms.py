@@ -171,6 +171,7 @@ def checked_parameters(raw, base: dict[str, str]) -> dict[str, str]:
     if not isinstance(raw, dict):
         raise forms.ValidationError("Parameters must be an object of names and values.")
     errors = [f"{name!r} is not a valid variable name." for name in raw if not ENV_NAME.match(name)]
+    errors += [f"{name} must be a string or a number." for name, v in raw.items() if not plain(v)]
     if errors:
         raise forms.ValidationError(errors)
     parameters = {**base, **{name: str(value) for name, value in raw.items()}}
@@ -178,6 +179,11 @@ def checked_parameters(raw, base: dict[str, str]) -> dict[str, str]:
     if parameters["save_training_data"].lower() not in {"true", "false"}:
         raise forms.ValidationError("save_training_data must be true or false.")
     return parameters
+
+
+def plain(value) -> bool:
+    """A value an environment variable can hold: text without NUL, a number or a boolean."""
+    return isinstance(value, int | float) or (isinstance(value, str) and "\x00" not in value)
 
 
 def check_artifacts_directory(value: str) -> None:

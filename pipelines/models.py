@@ -157,8 +157,13 @@ EVENT_OF_STATUS = {
 }
 
 
-def first_line(text: str) -> str:
-    return text.splitlines()[0] if text else ""
+MAX_LINE_CHARS = 10_000
+
+
+def first_line(text: str, otherwise: str = "") -> str:
+    """The first line of a message, for a log line or an event; `otherwise` when it is blank."""
+    line = text.splitlines()[0].strip() if text.strip() else ""
+    return line[:MAX_LINE_CHARS] or otherwise
 
 
 class RunQuerySet(models.QuerySet):
@@ -258,20 +263,20 @@ class Run(DataChoice):
         )
 
     def fail(self, error: str) -> bool:
-        return self._end(
-            Status.FAILED, STARTED, closing=first_line(error), event=error, error=error
-        )
+        closing = first_line(error, otherwise="The run failed.")
+        return self._end(Status.FAILED, STARTED, closing=closing, event=error, error=error)
 
     def kill(self, error: str = "Killed on request.") -> bool:
         """A started run that its runner stopped on request."""
-        return self._end(Status.KILLED, STARTED, closing=error, event=error, error=error)
+        closing = first_line(error, otherwise="Killed on request.")
+        return self._end(Status.KILLED, STARTED, closing=closing, event=error, error=error)
 
     def lose(self, error: str, silent_since) -> bool:
         """Fail a started run whose worker sent no heartbeat since `silent_since`."""
         return self._end(
             Status.FAILED,
             STARTED,
-            closing=first_line(error),
+            closing=first_line(error, otherwise="Worker lost."),
             event=error,
             guard={"heartbeat_at__lt": silent_since},
             error=error,
@@ -307,7 +312,7 @@ class Run(DataChoice):
                 return False
             if closing:
                 self.log_lines.create(
-                    n=self.last_line() + 1,
+                    n=self.last_line_number() + 1,
                     time=timezone.now(),
                     stream=Stream.SYSTEM,
                     text=closing,
@@ -318,15 +323,15 @@ class Run(DataChoice):
             setattr(self, name, value)
         return True
 
-    def last_line(self) -> int:
+    def last_line_number(self) -> int:
         return self.log_lines.aggregate(last=Max("n"))["last"] or 0
 
     def record_status(self, status: str, detail: str = "") -> None:
         """Tell the project's activity that this run started or ended."""
         word = "started" if status == Status.RUNNING else status
         message = f"{self.pipeline_name}: run #{self.id} {word}"
-        if detail:
-            message += f": {first_line(detail)}"
+        if summary := first_line(detail):
+            message += f": {summary}"
         link = self.get_absolute_url()
         record_event(self.project_id, EVENT_OF_STATUS[status], message, link=link)
 

@@ -94,8 +94,8 @@ def results_key(run: Run) -> str:
 
 
 def results_file(run: Run) -> bytes:
-    """_results.json as stored beside the artifacts; pages serve it from the run's own copy,
-    which is registered with the run's success, so it never depends on a later upload."""
+    """_results.json from the run's own copy, registered with its success: pages serve this,
+    so a download never depends on the upload beside the artifacts that follows."""
     return json.dumps(run.results).encode()
 
 

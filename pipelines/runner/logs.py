@@ -1,18 +1,19 @@
 """A run's output, stored line by line while it runs, capped in size."""
 
 from django.conf import settings
+from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
-from pipelines.models import LogLine, Run, Stream
-
-MAX_LINE_CHARS = 10_000
+from pipelines.models import MAX_LINE_CHARS, LogLine, Run, Stream
 
 
 class RunLog:
+    """Lines are numbered when they are written, under the run row's lock, so lines written
+    meanwhile by others (the reaper, a transition's closing line) never take the same number."""
+
     def __init__(self, run: Run) -> None:
         self.run_id = run.id
-        last = run.log_lines.order_by("-n").values_list("n", flat=True).first()
-        self.next_n = (last or 0) + 1
         self.size = run.log_bytes
         self.truncated = False
         self.pending: list[LogLine] = []
@@ -29,16 +30,8 @@ class RunLog:
                 f"[log truncated: the run wrote more than {limit:,} bytes]",
                 Stream.SYSTEM,
             )
-        self.pending.append(
-            LogLine(
-                run_id=self.run_id,
-                n=self.next_n,
-                time=time or timezone.now(),
-                stream=stream,
-                text=text,
-            )
-        )
-        self.next_n += 1
+        line = LogLine(run_id=self.run_id, time=time or timezone.now(), stream=stream, text=text)
+        self.pending.append(line)
         self.size += len(text) + 1
 
     def system(self, text: str) -> None:
@@ -47,9 +40,15 @@ class RunLog:
     def flush(self) -> None:
         if not self.pending:
             return
-        LogLine.objects.bulk_create(self.pending)
+        added = sum(len(line.text) + 1 for line in self.pending)
+        with transaction.atomic():
+            # The update comes first: it takes the row's lock before the last number is read.
+            Run.objects.filter(id=self.run_id).update(log_bytes=F("log_bytes") + added)
+            first = Run(id=self.run_id).last_line_number() + 1
+            for offset, line in enumerate(self.pending):
+                line.n = first + offset
+            LogLine.objects.bulk_create(self.pending)
         self.pending = []
-        Run.objects.filter(id=self.run_id).update(log_bytes=self.size)
 
 
 def note(run: Run, text: str) -> None:

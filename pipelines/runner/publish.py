@@ -122,7 +122,7 @@ def store_results_file(run: Run) -> None:
     and the API serve the copy on the run, so a failed upload here loses nothing."""
     try:
         get_store().put_bytes(results_key(run), results_file(run))
-    except STORE_ERRORS:
+    except (*STORE_ERRORS, OSError):
         logger.exception("Run %s: _results.json could not be stored", run.id)
 
 

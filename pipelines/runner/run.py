@@ -9,7 +9,7 @@ import socket
 from pathlib import Path
 
 from django.conf import settings
-from django.db import connection
+from django.db import DatabaseError, connection
 
 from aicenter.store import STORE_ERRORS
 from pipelines.models import Run
@@ -61,10 +61,18 @@ def run_pipeline(run_id: int) -> None:
         logger.exception("Run %s failed", run.id)
         end(run.fail, reason(error), log)
     finally:
-        log.flush()
-        workspace.remove()
+        clean_up(workspace, staged, log)
+
+
+def clean_up(workspace: Workspace, staged: Staged | None, log: RunLog) -> None:
+    """The workspace and unkept snapshots go even when the database fails the last flush."""
+    workspace.remove()
+    try:
         if staged is not None:
             staged.discard_unused()
+        log.flush()
+    except DatabaseError:
+        logger.exception("Run %s: cleaning up after the run failed", log.run_id)
 
 
 def carry_out(run: Run, workspace: Workspace, log: RunLog, staged: Staged) -> None:

@@ -39,20 +39,27 @@ def stage(run: Run, workspace: Workspace, log: RunLog) -> Staged:
     extract_package(run, workspace)
     staged = Staged()
     try:
-        for name, dataset, folder, target in [
-            ("input", run.input_dataset, run.input_path, workspace.data),
-            ("evaluation", run.evaluation_dataset, run.evaluation_path, workspace.test_data),
-        ]:
-            if dataset is not None:
-                staged = replace(staged, **{name: stage_folder(dataset, folder, target)})
-                log.system(
-                    f"Staged {getattr(staged, name).file_count} files of "
-                    f"{dataset.name}/{folder} into {target.name}/."
-                )
+        staged = replace(
+            staged, input=stage_data(run.input_dataset, run.input_path, workspace.data, log)
+        )
+        evaluation = stage_data(
+            run.evaluation_dataset, run.evaluation_path, workspace.test_data, log
+        )
+        staged = replace(staged, evaluation=evaluation)
     except BaseException:
         staged.discard_unused()
         raise
     return staged
+
+
+def stage_data(dataset: Dataset | None, folder: str, target: Path, log: RunLog) -> Snapshot | None:
+    if dataset is None:
+        return None
+    snapshot = stage_folder(dataset, folder, target)
+    log.system(
+        f"Staged {snapshot.file_count} files of {dataset.name}/{folder} into {target.name}/."
+    )
+    return snapshot
 
 
 def stage_folder(dataset: Dataset, folder: str, target: Path) -> Snapshot:

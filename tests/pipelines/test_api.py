@@ -212,6 +212,9 @@ def test_a_run_started_with_a_form_body_takes_its_parameters_field(api, project,
         ({"artifacts_directory": "../out"}, "artifacts_directory must be a relative folder"),
         ({"save_training_data": "maybe"}, "save_training_data must be true or false."),
         (["lr"], "Parameters must be an object of names and values."),
+        ({"lr": None}, "lr must be a string or a number."),
+        ({"lr": {"value": 1}}, "lr must be a string or a number."),
+        ({"lr": "0\x005"}, "lr must be a string or a number."),
     ],
 )
 def test_a_bad_parameter_override_is_refused_and_starts_nothing(

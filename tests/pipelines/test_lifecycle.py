@@ -8,10 +8,10 @@ from django.db import connection
 from django.utils import timezone
 
 from aicenter.models import Event
-from aicenter.store import ObjectStore, get_store
+from aicenter.store import ObjectMissing, ObjectStore, get_store
 from datasets.models import Snapshot
 from packages.models import PackageVersion
-from pipelines.models import ACTIVE, Run, Status
+from pipelines.models import ACTIVE, MAX_LINE_CHARS, Run, Status
 from pipelines.runner.execute import Outcome
 from pipelines.runner.logs import RunLog
 from pipelines.runner.publish import prepare, publish, upload_artifacts
@@ -56,6 +56,10 @@ def events_of(run: Run) -> list[str]:
 
 def last_line(run: Run) -> str | None:
     return run.log_lines.order_by("-n").values_list("text", flat=True).first()
+
+
+def package_zips(run: Run) -> list[str]:
+    return sorted(item.key for item in get_store().list(f"projects/{run.project_id}/packages/"))
 
 
 def succeeded(run: Run) -> bool:
@@ -164,19 +168,32 @@ def test_a_reaped_run_is_not_made_successful_by_a_late_publication(staged_run):
 
 def test_a_kill_during_publishing_ends_killed_with_no_version(staged_run):
     run, workspace, staged = staged_run
-    versions = PackageVersion.objects.count()
+    versions, zips = PackageVersion.objects.count(), package_zips(run)
     Run.objects.get(id=run.id).request_kill()  # after the code ended, before success
     finish(run, workspace, Outcome(returncode=0, result={"score": 0.9}), staged, RunLog(run))
     run.refresh_from_db()
     assert run.status == Status.KILLED
     assert run.produced_version is None
     assert PackageVersion.objects.count() == versions
+    assert package_zips(run) == zips
     assert last_line(run) == "Killed on request."
     assert events_of(run) == ["run_killed"]
 
 
-def test_a_publication_makes_the_version_keeps_its_snapshot_and_drops_the_other(staged_run):
-    run, workspace, staged = staged_run
+def with_evaluation_data(run: Run) -> Run:
+    Run.objects.filter(id=run.id).update(
+        evaluation_dataset=run.input_dataset, evaluation_path="test"
+    )
+    return Run.objects.get(id=run.id)
+
+
+def test_a_publication_makes_the_version_keeps_its_snapshot_and_drops_the_other(
+    running, settings, tmp_path
+):
+    run = with_evaluation_data(running)
+    settings.WORKER_DIR = str(tmp_path / "worker")
+    workspace = Workspace.create(run.id)
+    staged = stage(run, workspace, RunLog(run))
     finish(run, workspace, Outcome(returncode=0, result={"score": 0.9}), staged, RunLog(run))
     staged.discard_unused()
     run.refresh_from_db()
@@ -186,15 +203,24 @@ def test_a_publication_makes_the_version_keeps_its_snapshot_and_drops_the_other(
     assert last_line(run) == "Run successful."
     assert get_store().exists(f"runs/{run.id}/_results.json")
     assert Snapshot.objects.filter(id=staged.input.id).exists()
+    assert not Snapshot.objects.filter(id=staged.evaluation.id).exists()
+
+
+def test_staging_that_fails_half_way_leaves_no_snapshot(running, settings, tmp_path):
+    run = with_evaluation_data(running)
+    evaluated = run.input_dataset.files.get(path="test/b.csv").sha256
+    get_store().delete(evaluated.key)  # the evaluation data cannot be fetched
+    settings.WORKER_DIR = str(tmp_path / "worker")
+    snapshots = Snapshot.objects.count()
+    with pytest.raises(ObjectMissing):
+        stage(run, Workspace.create(run.id), RunLog(run))
+    assert Snapshot.objects.count() == snapshots
 
 
 def test_staging_with_evaluation_data_discards_both_snapshots_when_none_is_kept(
-    pipeline, running, settings, tmp_path
+    running, settings, tmp_path
 ):
-    Run.objects.filter(id=running.id).update(
-        evaluation_dataset=running.input_dataset, evaluation_path="test"
-    )
-    run = Run.objects.get(id=running.id)
+    run = with_evaluation_data(running)
     settings.WORKER_DIR = str(tmp_path / "worker")
     staged = stage(run, Workspace.create(run.id), RunLog(run))
     assert staged.input.folder == "train"
@@ -256,3 +282,59 @@ def test_publishing_calls_the_store_outside_every_transaction(
     assert run.status == Status.SUCCESSFUL
     assert get_store().get_bytes(run.produced_version.zip_key)
     assert get_store().get_bytes(f"runs/{run.id}/artifacts/model.txt") == b"weights"
+
+
+def test_a_run_reaped_while_its_worker_still_logs_keeps_every_line_in_order(running):
+    log = RunLog(running)
+    log.system("epoch 1")
+    assert Run.objects.get(id=running.id).lose("Worker lost.", silent_since=timezone.now())
+    log.system("epoch 2")
+    log.flush()
+    texts = list(running.log_lines.order_by("n").values_list("n", "text"))
+    assert texts == [(1, "Worker lost."), (2, "epoch 1"), (3, "epoch 2")]
+    assert Run.objects.get(id=running.id).log_bytes == sum(len(t) + 1 for _, t in texts)
+
+
+def test_a_transition_that_cannot_record_its_event_changes_nothing(running, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("the activity could not be written")
+
+    monkeypatch.setattr("pipelines.models.record_event", broken)
+    with pytest.raises(RuntimeError):
+        running.fail("ValueError: bad")
+    running.refresh_from_db()
+    assert (running.status, running.ended_at, running.log_bytes) == (Status.RUNNING, None, 0)
+    assert not running.log_lines.exists()
+
+
+@pytest.mark.parametrize(
+    ("error", "closing"),
+    [("", "The run failed."), ("\nTraceback (most recent call last):", "The run failed.")],
+)
+def test_a_failure_without_a_first_line_still_closes_the_log(running, error, closing):
+    assert running.fail(error)
+    assert last_line(running) == closing
+
+
+def test_a_closing_line_is_cut_like_any_other_line(running):
+    assert running.fail("ValueError: " + "x" * 50_000)
+    assert len(last_line(running)) == MAX_LINE_CHARS
+
+
+def test_a_results_file_the_store_refuses_loses_nothing(staged_run, monkeypatch, viewer):
+    run, workspace, staged = staged_run
+    store_class = type(get_store())
+    put_bytes = store_class.put_bytes
+
+    def refusing(store, key, data):
+        if key.endswith("/_results.json"):
+            raise OSError("the store is full")
+        return put_bytes(store, key, data)
+
+    monkeypatch.setattr(store_class, "put_bytes", refusing)
+    finish(run, workspace, Outcome(returncode=0, result={"score": 0.9}), staged, RunLog(run))
+    run.refresh_from_db()
+    assert run.status == Status.SUCCESSFUL
+    assert not get_store().exists(f"runs/{run.id}/_results.json")
+    answer = api_client(viewer).get(f"/api/v1/projects/{run.project_id}/runs/{run.id}/results.json")
+    assert answer.json()["run_summary"]["outputs"]["version"] == "1.1"
