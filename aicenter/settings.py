@@ -118,8 +118,10 @@ Q_CLUSTER = {
 # Where a worker keeps run workspaces, environments and its blob cache.
 WORKER_DIR = Path(env_str("AICENTER_WORKER_DIR", str(DATA_DIR / "worker"))).resolve()
 WORKER_NAME = env_str("WORKER_NAME", "")
-# A worker running as root runs the user's code as this account instead; empty: as itself.
+# A worker running as root runs the user's code as this account instead.
 RUN_AS_USER = env_str("RUN_AS_USER", "nobody")
+# Every run's code executes in a bubblewrap sandbox; off runs it unconfined (and says so).
+RUN_SANDBOX = env_bool("RUN_SANDBOX", True)
 ENVIRONMENT_BUILD_TIMEOUT = env_int("ENVIRONMENT_BUILD_TIMEOUT", 1800, minimum=10)
 RUN_LOG_MAX_BYTES = env_int("RUN_LOG_MAX_BYTES", 20 * 1024 * 1024, minimum=1024)
 KILL_GRACE_SECONDS = env_int("KILL_GRACE_SECONDS", 5, minimum=0)

@@ -28,7 +28,6 @@ def start_django(folder: Path) -> None:
             "DJANGO_SETTINGS_MODULE": "aicenter.settings",
             "AICENTER_DATA_DIR": str(folder / "data"),
             "ALLOWED_HOSTS": "testserver,localhost,127.0.0.1",
-            "RUN_AS_USER": "",
             "LOG_LEVEL": "WARNING",
         }
     )

@@ -51,9 +51,6 @@ class Workers:
             "AICENTER_WORKER_DIR": str(self.tmp_path / name),
             "WORKER_NAME": name,
             "Q_WORKERS": "2",
-            # Test machines may keep Python where only root reaches it (pyenv under /root):
-            # test_isolation.py runs code as an unprivileged user with an interpreter it can run.
-            "RUN_AS_USER": "",
             **store_environment(settings.STORE),
             **{key: str(value) for key, value in variables.items()},
         }

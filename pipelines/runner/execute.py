@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from pipelines.models import Run, Stream
 from pipelines.runner.logs import RunLog
-from pipelines.runner.workspace import RunUser, run_user
+from pipelines.runner.workspace import RunUser
 
 TICK = 0.2
 FLUSH_EVERY = 0.5
@@ -32,9 +32,16 @@ class Outcome:
 
 
 def execute(
-    run: Run, command: list[str], cwd: Path, env: dict, time_limit: int, log: RunLog
+    run: Run,
+    command: list[str],
+    cwd: Path,
+    env: dict,
+    time_limit: int,
+    log: RunLog,
+    user: RunUser | None,
 ) -> Outcome:
-    process = start(command, cwd, env, run_user())
+    """Run `command` as `user` (None: as the worker), streaming its output into the log."""
+    process = start(command, cwd, env, user)
     Run.objects.filter(id=run.id).update(process_group=process.pid)
     lines: queue.Queue = queue.Queue()
     readers = [

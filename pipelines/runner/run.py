@@ -13,6 +13,7 @@ from django.db import DatabaseError, connection
 
 from aicenter.store import STORE_ERRORS
 from pipelines.models import Run
+from pipelines.runner import sandbox
 from pipelines.runner.environments import ensure_environment
 from pipelines.runner.execute import Outcome, execute
 from pipelines.runner.heartbeat import Heartbeat
@@ -53,6 +54,8 @@ def run_pipeline(run_id: int) -> None:
     try:
         with Heartbeat(run.id):
             log.system(f"Run {run.id} started on {run.worker}.")
+            if not sandbox.enabled():
+                log.system(sandbox.NOT_ISOLATED)
             with step("Staging the package and data"):
                 staged = stage(run, workspace, log)
                 log.flush()
@@ -110,7 +113,9 @@ def step(doing: str):
 
 
 def reason(error: Exception) -> str:
-    return str(error) if isinstance(error, StepFailed) else f"{type(error).__name__}: {error}"
+    if isinstance(error, StepFailed | sandbox.SandboxUnavailable):
+        return str(error)
+    return f"{type(error).__name__}: {error}"
 
 
 def reconnect_if_dropped() -> None:
@@ -133,10 +138,32 @@ def execute_harness(run: Run, workspace: Workspace, python: Path, log: RunLog) -
     log.system(f"Calling the {run.type} steps of train.Main.")
     log.flush()
     env = user_environment(run, workspace, python, spec)
-    workspace.hand_over(run_user(), Path(env["artifacts_directory"]))
-    outcome = execute(run, command, workspace.package, env, run.time_limit, log)
+    user, artifacts = run_user(), Path(env["artifacts_directory"])
+    workspace.hand_over(user, artifacts)
+    if sandbox.enabled():
+        sandbox.check(user)
+        command = confined(command, workspace, python, artifacts, user)
+        user = None  # the sandbox itself switches to the user
+    outcome = execute(run, command, workspace.package, env, run.time_limit, log, user)
     outcome.result = workspace.read_result()
     return outcome
+
+
+def confined(
+    command: list[str], workspace: Workspace, python: Path, artifacts: Path, user
+) -> list[str]:
+    """The harness in the run's sandbox: what it writes, and what it only reads."""
+    return sandbox.confine(
+        command,
+        cwd=workspace.package,
+        writable=[*workspace.writable, artifacts],
+        read_only=[
+            *workspace.readable,
+            python.parent.parent,  # the environment
+            sandbox.python_home(python),
+        ],
+        user=user,
+    )
 
 
 def harness_spec(run: Run, workspace: Workspace) -> dict:
@@ -153,7 +180,9 @@ def harness_spec(run: Run, workspace: Workspace) -> dict:
         "evaluation": str(evaluation),
         "evaluation_fallback": str(workspace.test_data) if evaluation_staged else None,
         "result": str(workspace.result),
-        "worker_pid": os.getpid(),
+        # In the sandbox, its PID namespace ends with the worker; outside, the harness
+        # watches for the worker's death itself.
+        **({} if sandbox.enabled() else {"worker_pid": os.getpid()}),
     }
 
 

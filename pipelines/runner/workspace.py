@@ -65,7 +65,7 @@ class Workspace:
         if user is None:
             return
         close_worker_folders()
-        for folder in [self.package, self.home, self.tmp, self.root / "split", self.result.parent]:
+        for folder in self.writable:
             give(folder, user, with_files=True)
         # The artifacts folder may be any folder of the workspace, the data's included.
         for folder in [self.data, self.test_data, artifacts]:
@@ -82,6 +82,16 @@ class Workspace:
             if not stat.S_ISREG(os.fstat(handle).st_mode):
                 return {}
             return json.loads(result.read() or "{}")
+
+    @property
+    def writable(self) -> list[Path]:
+        """What the run's code may write, beside its artifacts folder."""
+        return [self.package, self.home, self.tmp, self.root / "split", self.result.parent]
+
+    @property
+    def readable(self) -> list[Path]:
+        """What the run's code may only read: its data, the harness and its instructions."""
+        return [self.data, self.test_data, self.root / "harness.py", self.spec]
 
     @property
     def package(self) -> Path:

