@@ -6,7 +6,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404
 from ninja import NinjaAPI, Schema
-from ninja.errors import AuthenticationError
+from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as SchemaValidationError
 from ninja.security import HttpBearer
 
@@ -44,6 +44,12 @@ def error_response(request, status: int, detail: str, errors: list | None = None
 def on_unauthenticated(request, exc):
     detail = "A valid API token is needed: send Authorization: Bearer <token>."
     return error_response(request, 401, detail)
+
+
+@api.exception_handler(HttpError)
+def on_refused_by_ninja(request, exc: HttpError):
+    # Ninja's own refusals, such as a body it cannot parse, keep the error shape too.
+    return error_response(request, exc.status_code, exc.message)
 
 
 @api.exception_handler(Http404)

@@ -1,6 +1,7 @@
 import json
 import re
 
+from django.core.exceptions import ValidationError
 from django.db.models import Count, QuerySet
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
@@ -318,7 +319,7 @@ def compare_runs(request, project_id: int, runs: list[int] | None = Query(None))
     """Two runs side by side: ?runs=<id>&runs=<id>."""
     project = project_for(request.user, project_id)
     if len(runs or []) != 2:
-        return JsonResponse({"detail": "Name exactly two runs to compare."}, status=400)
+        raise ValidationError({"runs": "Name exactly two runs to compare."})
     left, right = (run_in(project, run_id) for run_id in runs)
     sections = [
         {
