@@ -82,6 +82,8 @@ def test_a_gpu_run_goes_to_the_gpu_queue_and_says_it_waits(
         ({"input_path": "nowhere"}, "input_path", "reviews/nowhere has no files"),
         ({"version": "7.0"}, "version", "has no version '7.0'"),
         ({"type": "evaluation"}, "evaluation_dataset", "needs an evaluation dataset"),
+        ({"schedule": {"kind": "once", "at": 5}}, "run_at", "Choose when to run it."),
+        ({"schedule": {"kind": "recurring", "every": "1h", "end": 5}}, "ends_at", "valid date"),
     ],
 )
 def test_a_bad_definition_is_refused_next_to_its_field(
