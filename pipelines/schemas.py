@@ -23,6 +23,7 @@ class RunOut(Schema):
     status: RunStatus
     package: int
     version: str
+    parameters: dict[str, str]
     created_at: Moment
     started_at: Moment | None
     ended_at: Moment | None

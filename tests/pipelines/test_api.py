@@ -1,3 +1,5 @@
+import json
+
 import pytest
 from django.conf import settings
 from django_q.brokers import get_broker
@@ -49,6 +51,20 @@ def test_creating_a_pipeline_starts_a_scheduled_run_with_the_defaults(api, proje
     }
     assert [run["status"] for run in body["runs"]] == ["scheduled"]
     assert Run.objects.get().parameters["epochs"] == "3"
+
+
+def test_a_run_answers_its_own_parameters_after_its_pipeline_changes(api, project, version, data):
+    created = post_pipeline(api, project, **training_body(version, data, parameters={"epochs": 3}))
+    pipeline_id, run_id = created.json()["id"], created.json()["runs"][0]["id"]
+    changed = training_body(version, data, parameters={"epochs": 9})
+    url = f"/api/v1/projects/{project.id}/pipelines/{pipeline_id}"
+    assert api.put(url, json.dumps(changed), content_type="application/json").status_code == 200
+    run = api.get(f"/api/v1/projects/{project.id}/runs/{run_id}").json()
+    assert run["parameters"] == {
+        "artifacts_directory": "artifacts",
+        "save_training_data": "false",
+        "epochs": "3",
+    }
 
 
 def test_the_run_is_queued_once_the_transaction_commits(
