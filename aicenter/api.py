@@ -5,8 +5,8 @@ import json
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404
-from ninja import NinjaAPI, Schema
-from ninja.errors import AuthenticationError
+from ninja import NinjaAPI, Schema, Status
+from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as SchemaValidationError
 from ninja.security import HttpBearer
 
@@ -14,6 +14,7 @@ from aicenter.access import project_for
 from aicenter.forms import ProjectForm
 from aicenter.models import ApiToken, Project
 from aicenter.projects import create_project
+from aicenter.schemas import ProjectOut, ProjectPage, failures
 
 PAGE_SIZE = 50
 
@@ -44,6 +45,12 @@ def error_response(request, status: int, detail: str, errors: list | None = None
 def on_unauthenticated(request, exc):
     detail = "A valid API token is needed: send Authorization: Bearer <token>."
     return error_response(request, 401, detail)
+
+
+@api.exception_handler(HttpError)
+def on_refused_by_ninja(request, exc: HttpError):
+    # Ninja's own refusals, such as a body it cannot parse, keep the error shape too.
+    return error_response(request, exc.status_code, exc.message)
 
 
 @api.exception_handler(Http404)
@@ -118,6 +125,16 @@ def paginated(request, items, serialize) -> dict:
 
 STRING = {"type": "string"}
 BINARY = {"type": "string", "format": "binary"}
+# Answers that are HttpResponses, which ninja passes on without validating them.
+REDIRECT = {
+    "responses": {
+        302: {
+            "description": "Found: the download is at Location.",
+            "headers": {"Location": {"schema": {"type": "string", "format": "uri"}}},
+        }
+    }
+}
+ZIP_FILE = {"responses": {200: {"content": {"application/zip": {"schema": BINARY}}}}}
 
 
 def multipart_body(properties: dict, required: list[str]) -> dict:
@@ -145,19 +162,23 @@ def project_data(project: Project, role: str) -> dict:
     }
 
 
-@api.get("/projects", tags=["projects"])
+@api.get("/projects", tags=["projects"], response={200: ProjectPage, **failures(400, 401)})
 def list_projects(request):
     memberships = request.user.memberships.select_related("project").order_by("project__name")
     return paginated(request, memberships, lambda m: project_data(m.project, m.role))
 
 
-@api.post("/projects", tags=["projects"])
+@api.post("/projects", tags=["projects"], response={201: ProjectOut, **failures(400, 401)})
 def create_project_endpoint(request, payload: ProjectIn):
     project = create_project(request.user, **check_form(ProjectForm(payload.dict())))
-    return api.create_response(request, project_data(project, "owner"), status=201)
+    return Status(201, project_data(project, "owner"))
 
 
-@api.get("/projects/{int:project_id}", tags=["projects"])
+@api.get(
+    "/projects/{int:project_id}",
+    tags=["projects"],
+    response={200: ProjectOut, **failures(401, 404)},
+)
 def get_project(request, project_id: int):
     project = project_for(request.user, project_id)
     return project_data(project, project.current_role)

@@ -1,15 +1,26 @@
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect
-from ninja import Router
+from ninja import Router, Status
 
 from aicenter.access import project_for
-from aicenter.api import BINARY, STRING, check_form, json_object, multipart_body, paginated
+from aicenter.api import (
+    BINARY,
+    REDIRECT,
+    STRING,
+    ZIP_FILE,
+    check_form,
+    json_object,
+    multipart_body,
+    paginated,
+)
 from aicenter.models import Role
+from aicenter.schemas import failures
 from aicenter.store import get_store
 from datasets.access import dataset_in, entry_in, file_in, folder_in
 from datasets.forms import DatasetForm, FilesUploadForm, ZipUploadForm
 from datasets.ingest import CHUNK, Upload, put_file, upload_files, upload_zip
 from datasets.models import Dataset, DatasetFile, FolderEntry
+from datasets.schemas import DatasetOut, DatasetPage, EntryPage, FileOut, UploadOut
 from datasets.tree import create_dataset, delete_path
 from datasets.zips import zip_response, zip_stream
 
@@ -94,40 +105,54 @@ def summarised(project, dataset_id: int) -> Dataset:
     return dataset_in(project, dataset_id, Dataset.objects.with_summary())
 
 
-@router.get("/projects/{int:project_id}/datasets")
+@router.get(
+    "/projects/{int:project_id}/datasets", response={200: DatasetPage, **failures(400, 401, 404)}
+)
 def list_datasets(request, project_id: int):
     project = project_for(request.user, project_id)
     datasets = Dataset.objects.filter(project=project).with_summary()
     return paginated(request, datasets, dataset_data)
 
 
-@router.post("/projects/{int:project_id}/datasets", openapi_extra=DATASET_BODY)
+@router.post(
+    "/projects/{int:project_id}/datasets",
+    response={201: DatasetOut, **failures(400, 401, 403, 404)},
+    openapi_extra=DATASET_BODY,
+)
 def create_dataset_endpoint(request, project_id: int):
     project = project_for(request.user, project_id, Role.EDITOR)
     form = DatasetForm(json_object(request.body))
     dataset = create_dataset(project, **check_form(form), user=request.user)
-    return JsonResponse(dataset_data(summarised(project, dataset.id)), status=201)
+    return Status(201, dataset_data(summarised(project, dataset.id)))
 
 
-@router.get(DATASET)
+@router.get(DATASET, response={200: DatasetOut, **failures(401, 404)})
 def get_dataset(request, project_id: int, dataset_id: int):
     return dataset_data(summarised(project_for(request.user, project_id), dataset_id))
 
 
-@router.get(DATASET + "/tree")
+@router.get(DATASET + "/tree", response={200: EntryPage, **failures(400, 401, 404)})
 def tree(request, project_id: int, dataset_id: int, path: str = ""):
     dataset = dataset_in(project_for(request.user, project_id), dataset_id)
     return paginated(request, folder_in(dataset, path).entries, entry_data)
 
 
-@router.put(DATASET + "/files/{path:path}", openapi_extra=RAW_BODY)
+@router.put(
+    DATASET + "/files/{path:path}",
+    response={(200, 201): FileOut, **failures(400, 401, 403, 404)},
+    openapi_extra=RAW_BODY,
+)
 def put_one_file(request, project_id: int, dataset_id: int, path: str):
     dataset = dataset_in(project_for(request.user, project_id, Role.EDITOR), dataset_id)
     upload = put_file(dataset, path, iter(lambda: request.read(CHUNK), b""))
-    return JsonResponse(file_data(upload.files[0]), status=201 if upload.created else 200)
+    return Status(201 if upload.created else 200, file_data(upload.files[0]))
 
 
-@router.post(DATASET + "/upload", openapi_extra=UPLOAD_BODY)
+@router.post(
+    DATASET + "/upload",
+    response={201: UploadOut, **failures(400, 401, 403, 404)},
+    openapi_extra=UPLOAD_BODY,
+)
 def upload(request, project_id: int, dataset_id: int):
     dataset = dataset_in(project_for(request.user, project_id, Role.EDITOR), dataset_id)
     if "archive" in request.FILES:
@@ -136,23 +161,29 @@ def upload(request, project_id: int, dataset_id: int):
     else:
         data = check_form(FilesUploadForm(request.POST, request.FILES))
         done = upload_files(dataset, data["path"], data["items"])
-    return JsonResponse(upload_data(done), status=201)
+    return Status(201, upload_data(done))
 
 
-@router.get(DATASET + "/files/{path:path}")
+@router.get(
+    DATASET + "/files/{path:path}",
+    response={302: None, **failures(401, 404)},
+    openapi_extra=REDIRECT,
+)
 def download_file(request, project_id: int, dataset_id: int, path: str):
     file = file_in(dataset_in(project_for(request.user, project_id), dataset_id), path)
     return redirect(request.build_absolute_uri(get_store().download_url(file.key, file.name)))
 
 
-@router.get(DATASET + "/archive")
+@router.get(
+    DATASET + "/archive", response={200: None, **failures(401, 404)}, openapi_extra=ZIP_FILE
+)
 def download_archive(request, project_id: int, dataset_id: int, path: str = ""):
     folder = folder_in(dataset_in(project_for(request.user, project_id), dataset_id), path)
     stream = zip_stream(folder.zip_entries(), folder.empty_folders())
     return zip_response(stream, folder.download_name)
 
 
-@router.delete(DATASET + "/files/{path:path}")
+@router.delete(DATASET + "/files/{path:path}", response={204: None, **failures(401, 403, 404)})
 def delete_file_or_folder(request, project_id: int, dataset_id: int, path: str):
     dataset = dataset_in(project_for(request.user, project_id, Role.EDITOR), dataset_id)
     delete_path(dataset, entry_in(dataset, path))

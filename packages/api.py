@@ -1,14 +1,16 @@
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect
-from ninja import Router
+from ninja import Router, Status
 
 from aicenter.access import project_for
-from aicenter.api import BINARY, STRING, check_form, multipart_body, paginated
+from aicenter.api import BINARY, REDIRECT, STRING, check_form, multipart_body, paginated
 from aicenter.models import Role
+from aicenter.schemas import failures
 from aicenter.store import get_store
 from packages.access import package_in, version_in
 from packages.forms import PackageUploadForm, VersionUploadForm
 from packages.models import MLPackage, PackageVersion
+from packages.schemas import PackageOut, PackagePage, VersionOut
 from packages.upload import delete_package, upload_major_version, upload_package
 
 router = Router(tags=["packages"])
@@ -52,7 +54,9 @@ def with_latest(package: MLPackage) -> dict:
     return {**package_data(package), "latest_version": version_data(latest) if latest else None}
 
 
-@router.get("/projects/{int:project_id}/packages")
+@router.get(
+    "/projects/{int:project_id}/packages", response={200: PackagePage, **failures(400, 401, 404)}
+)
 def list_packages(request, project_id: int):
     project = project_for(request.user, project_id)
     return paginated(request, MLPackage.objects.filter(project=project), with_latest)
@@ -60,6 +64,7 @@ def list_packages(request, project_id: int):
 
 @router.post(
     "/projects/{int:project_id}/packages",
+    response={201: PackageOut, **failures(400, 401, 403, 404)},
     openapi_extra=multipart_body(
         {"name": STRING, "description": STRING, "python_version": STRING, "file": BINARY},
         required=["name", "file"],
@@ -69,16 +74,22 @@ def create_package(request, project_id: int):
     project = project_for(request.user, project_id, Role.EDITOR)
     form = PackageUploadForm(project, request.POST, request.FILES)
     version = upload_package(project, **check_form(form), user=request.user)
-    return JsonResponse(with_versions(version.package), status=201)
+    return Status(201, with_versions(version.package))
 
 
-@router.get("/projects/{int:project_id}/packages/{int:package_id}")
+@router.get(
+    "/projects/{int:project_id}/packages/{int:package_id}",
+    response={200: PackageOut, **failures(401, 404)},
+)
 def get_package(request, project_id: int, package_id: int):
     project = project_for(request.user, project_id)
     return with_versions(package_in(project, package_id))
 
 
-@router.delete("/projects/{int:project_id}/packages/{int:package_id}")
+@router.delete(
+    "/projects/{int:project_id}/packages/{int:package_id}",
+    response={204: None, **failures(400, 401, 403, 404)},
+)
 def remove_package(request, project_id: int, package_id: int):
     project = project_for(request.user, project_id, Role.EDITOR)
     delete_package(package_in(project, package_id), request.user)
@@ -87,6 +98,7 @@ def remove_package(request, project_id: int, package_id: int):
 
 @router.post(
     "/projects/{int:project_id}/packages/{int:package_id}/versions",
+    response={201: VersionOut, **failures(400, 401, 403, 404)},
     openapi_extra=multipart_body({"file": BINARY}, required=["file"]),
 )
 def create_version(request, project_id: int, package_id: int):
@@ -94,16 +106,23 @@ def create_version(request, project_id: int, package_id: int):
     package = package_in(project, package_id)
     form = VersionUploadForm(request.POST, request.FILES)
     version = upload_major_version(package, check_form(form)["file"], request.user)
-    return JsonResponse(version_data(version), status=201)
+    return Status(201, version_data(version))
 
 
-@router.get("/projects/{int:project_id}/packages/{int:package_id}/versions/{version}")
+@router.get(
+    "/projects/{int:project_id}/packages/{int:package_id}/versions/{version}",
+    response={200: VersionOut, **failures(401, 404)},
+)
 def get_version(request, project_id: int, package_id: int, version: str):
     project = project_for(request.user, project_id)
     return version_data(version_in(package_in(project, package_id), version))
 
 
-@router.get("/projects/{int:project_id}/packages/{int:package_id}/versions/{version}/download")
+@router.get(
+    "/projects/{int:project_id}/packages/{int:package_id}/versions/{version}/download",
+    response={302: None, **failures(401, 404)},
+    openapi_extra=REDIRECT,
+)
 def download_version(request, project_id: int, package_id: int, version: str):
     project = project_for(request.user, project_id)
     found = version_in(package_in(project, package_id), version)

@@ -3,14 +3,16 @@ import re
 from datetime import datetime
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.db.models import Count, QuerySet
-from django.http import Http404, HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
-from ninja import Query, Router
+from ninja import Query, Router, Status
 
 from aicenter.access import project_for
-from aicenter.api import check_form, json_object, paginated
+from aicenter.api import REDIRECT, ZIP_FILE, check_form, json_object, paginated
 from aicenter.models import Role
+from aicenter.schemas import failures
 from aicenter.store import get_store
 from aicenter.templatetags.aicenter import in_largest_unit
 from datasets.zips import zip_response, zip_stream
@@ -21,6 +23,17 @@ from pipelines.fields import Field, Group, groups, package_and_version, top_fiel
 from pipelines.forms import PipelineForm, RunForm
 from pipelines.lineage import lineage_of_run
 from pipelines.models import Pipeline, Run, ScheduleKind
+from pipelines.schemas import (
+    ArtifactPage,
+    ComparisonOut,
+    LineageOut,
+    LogsOut,
+    PipelineOut,
+    PipelinePage,
+    ResultsOut,
+    RunOut,
+    SnapshotFilePage,
+)
 from pipelines.start import start_run
 
 router = Router(tags=["pipelines"])
@@ -61,6 +74,7 @@ def run_data(run: Run) -> dict:
         "status": run.status,
         "package": run.package_version.package_id,
         "version": run.package_version.label,
+        "parameters": run.parameters,
         "created_at": iso(run.created_at),
         "started_at": iso(run.started_at),
         "ended_at": iso(run.ended_at),
@@ -209,7 +223,9 @@ def json_type(form_field: forms.Field) -> dict:
 PIPELINE_BODY = body_schema()
 
 
-@router.get("/projects/{int:project_id}/pipelines")
+@router.get(
+    "/projects/{int:project_id}/pipelines", response={200: PipelinePage, **failures(400, 401, 404)}
+)
 def list_pipelines(request, project_id: int):
     project = project_for(request.user, project_id)
     pipelines = Pipeline.objects.filter(project=project).with_latest_run()
@@ -226,21 +242,32 @@ def listed_pipeline_data(pipeline: Pipeline) -> dict:
     return pipeline_data(pipeline, [run] if run else [])
 
 
-@router.post("/projects/{int:project_id}/pipelines", openapi_extra=PIPELINE_BODY)
+@router.post(
+    "/projects/{int:project_id}/pipelines",
+    response={201: PipelineOut, **failures(400, 401, 403, 404)},
+    openapi_extra=PIPELINE_BODY,
+)
 def create_pipeline_endpoint(request, project_id: int):
     project = project_for(request.user, project_id, Role.EDITOR)
     form = PipelineForm(project, form_data(request.body))
     pipeline = create_pipeline(project, check_form(form), request.user)
-    return JsonResponse(pipeline_data(pipeline, runs_of(pipeline)), status=201)
+    return Status(201, pipeline_data(pipeline, runs_of(pipeline)))
 
 
-@router.get("/projects/{int:project_id}/pipelines/{int:pipeline_id}")
+@router.get(
+    "/projects/{int:project_id}/pipelines/{int:pipeline_id}",
+    response={200: PipelineOut, **failures(401, 404)},
+)
 def get_pipeline(request, project_id: int, pipeline_id: int):
     pipeline = pipeline_in(project_for(request.user, project_id), pipeline_id)
     return pipeline_data(pipeline, runs_of(pipeline))
 
 
-@router.put("/projects/{int:project_id}/pipelines/{int:pipeline_id}", openapi_extra=PIPELINE_BODY)
+@router.put(
+    "/projects/{int:project_id}/pipelines/{int:pipeline_id}",
+    response={200: PipelineOut, **failures(400, 401, 403, 404)},
+    openapi_extra=PIPELINE_BODY,
+)
 def change_pipeline(request, project_id: int, pipeline_id: int):
     project = project_for(request.user, project_id, Role.EDITOR)
     pipeline = pipeline_in(project, pipeline_id)
@@ -249,29 +276,43 @@ def change_pipeline(request, project_id: int, pipeline_id: int):
     return pipeline_data(pipeline, runs_of(pipeline))
 
 
-@router.post("/projects/{int:project_id}/pipelines/{int:pipeline_id}/runs", openapi_extra=RUN_BODY)
+@router.post(
+    "/projects/{int:project_id}/pipelines/{int:pipeline_id}/runs",
+    response={201: RunOut, **failures(400, 401, 403, 404)},
+    openapi_extra=RUN_BODY,
+)
 def run_again(request, project_id: int, pipeline_id: int):
     """Run the pipeline now; `parameters` in the body override its own for this run only."""
     pipeline = pipeline_in(project_for(request.user, project_id, Role.EDITOR), pipeline_id)
     form = RunForm(pipeline, run_body(request))
     run = start_run(pipeline, check_form(form)["parameters"])
-    return JsonResponse(run_data(run), status=201)
+    return Status(201, run_data(run))
 
 
-@router.delete("/projects/{int:project_id}/pipelines/{int:pipeline_id}")
+@router.delete(
+    "/projects/{int:project_id}/pipelines/{int:pipeline_id}",
+    response={204: None, **failures(401, 403, 404)},
+)
 def remove_pipeline(request, project_id: int, pipeline_id: int):
     pipeline = pipeline_in(project_for(request.user, project_id, Role.EDITOR), pipeline_id)
     delete_pipeline(pipeline, request.user)
     return HttpResponse(status=204)
 
 
-@router.get("/projects/{int:project_id}/runs/{int:run_id}", url_name="run")
+@router.get(
+    "/projects/{int:project_id}/runs/{int:run_id}",
+    url_name="run",
+    response={200: RunOut, **failures(401, 404)},
+)
 def get_run(request, project_id: int, run_id: int):
     run = run_in(project_for(request.user, project_id), run_id, with_outputs(Run.objects.all()))
     return run_data(run)
 
 
-@router.post("/projects/{int:project_id}/runs/{int:run_id}/kill")
+@router.post(
+    "/projects/{int:project_id}/runs/{int:run_id}/kill",
+    response={200: RunOut, **failures(401, 403, 404)},
+)
 def kill_run(request, project_id: int, run_id: int):
     project = project_for(request.user, project_id, Role.EDITOR)
     run = run_in(project, run_id, with_outputs(Run.objects.all()))
@@ -280,7 +321,10 @@ def kill_run(request, project_id: int, run_id: int):
     return run_data(run)
 
 
-@router.get("/projects/{int:project_id}/runs/{int:run_id}/logs")
+@router.get(
+    "/projects/{int:project_id}/runs/{int:run_id}/logs",
+    response={200: LogsOut, **failures(400, 401, 404)},
+)
 def run_logs(request, project_id: int, run_id: int, after: int = 0):
     run = run_in(project_for(request.user, project_id), run_id)
     lines = list(run.log_lines.filter(n__gt=after).order_by("n")[:LOG_PAGE])
@@ -293,7 +337,11 @@ def run_logs(request, project_id: int, run_id: int, after: int = 0):
     }
 
 
-@router.get("/projects/{int:project_id}/runs/{int:run_id}/results.json", url_name="run_results")
+@router.get(
+    "/projects/{int:project_id}/runs/{int:run_id}/results.json",
+    url_name="run_results",
+    response={200: ResultsOut, **failures(401, 404)},
+)
 def run_results(request, project_id: int, run_id: int):
     run = run_in(project_for(request.user, project_id), run_id)
     if run.results is None:
@@ -301,20 +349,32 @@ def run_results(request, project_id: int, run_id: int):
     return run.results
 
 
-@router.get("/projects/{int:project_id}/runs/{int:run_id}/artifacts", url_name="run_artifacts")
+@router.get(
+    "/projects/{int:project_id}/runs/{int:run_id}/artifacts",
+    url_name="run_artifacts",
+    response={200: ArtifactPage, **failures(400, 401, 404)},
+)
 def run_artifacts(request, project_id: int, run_id: int):
     run = run_in(project_for(request.user, project_id), run_id)
     return paginated(request, run.artifacts.all(), lambda a: {"path": a.path, "size": a.size})
 
 
-@router.get("/projects/{int:project_id}/runs/{int:run_id}/artifacts.zip")
+@router.get(
+    "/projects/{int:project_id}/runs/{int:run_id}/artifacts.zip",
+    response={200: None, **failures(401, 404)},
+    openapi_extra=ZIP_FILE,
+)
 def run_artifacts_zip(request, project_id: int, run_id: int):
     run = run_in(project_for(request.user, project_id), run_id)
     entries = ((a.path, a.key, a.size) for a in run.artifacts.all())
     return zip_response(zip_stream(entries), f"run-{run.id}-artifacts.zip")
 
 
-@router.get("/projects/{int:project_id}/runs/{int:run_id}/artifacts/{path:path}")
+@router.get(
+    "/projects/{int:project_id}/runs/{int:run_id}/artifacts/{path:path}",
+    response={302: None, **failures(401, 404)},
+    openapi_extra=REDIRECT,
+)
 def run_artifact(request, project_id: int, run_id: int, path: str):
     run = run_in(project_for(request.user, project_id), run_id)
     artifact = get_object_or_404(run.artifacts, path=path)
@@ -322,7 +382,11 @@ def run_artifact(request, project_id: int, run_id: int, path: str):
     return redirect(request.build_absolute_uri(url))
 
 
-@router.get("/projects/{int:project_id}/runs/{int:run_id}/snapshot", url_name="run_snapshot")
+@router.get(
+    "/projects/{int:project_id}/runs/{int:run_id}/snapshot",
+    url_name="run_snapshot",
+    response={200: SnapshotFilePage, **failures(400, 401, 404)},
+)
 def run_snapshot(request, project_id: int, run_id: int):
     run = run_in(project_for(request.user, project_id), run_id)
     if run.snapshot is None:
@@ -333,7 +397,11 @@ def run_snapshot(request, project_id: int, run_id: int):
     )
 
 
-@router.get("/projects/{int:project_id}/runs/{int:run_id}/snapshot.zip")
+@router.get(
+    "/projects/{int:project_id}/runs/{int:run_id}/snapshot.zip",
+    response={200: None, **failures(401, 404)},
+    openapi_extra=ZIP_FILE,
+)
 def run_snapshot_zip(request, project_id: int, run_id: int):
     run = run_in(project_for(request.user, project_id), run_id)
     if run.snapshot is None:
@@ -341,7 +409,10 @@ def run_snapshot_zip(request, project_id: int, run_id: int):
     return zip_response(zip_stream(run.snapshot.zip_entries()), run.snapshot.download_name)
 
 
-@router.get("/projects/{int:project_id}/runs/{int:run_id}/lineage")
+@router.get(
+    "/projects/{int:project_id}/runs/{int:run_id}/lineage",
+    response={200: LineageOut, **failures(401, 404)},
+)
 def run_lineage(request, project_id: int, run_id: int):
     """The run's chain: data folders -> snapshot -> run -> version -> runs that used it."""
     lineage = lineage_of_run(run_in(project_for(request.user, project_id), run_id))
@@ -356,12 +427,15 @@ def run_lineage(request, project_id: int, run_id: int):
     }
 
 
-@router.get("/projects/{int:project_id}/runs/compare")
+@router.get(
+    "/projects/{int:project_id}/runs/compare",
+    response={200: ComparisonOut, **failures(400, 401, 404)},
+)
 def compare_runs(request, project_id: int, runs: list[int] | None = Query(None)):  # noqa: B008
     """Two runs side by side: ?runs=<id>&runs=<id>."""
     project = project_for(request.user, project_id)
     if len(runs or []) != 2:
-        return JsonResponse({"detail": "Name exactly two runs to compare."}, status=400)
+        raise ValidationError({"runs": "Name exactly two runs to compare."})
     left, right = (run_in(project, run_id) for run_id in runs)
     sections = [
         {

@@ -1,3 +1,4 @@
+from datetime import date
 from pathlib import PurePosixPath
 
 from croniter import croniter
@@ -19,6 +20,15 @@ INTERVAL_HELP = "Give the interval as a whole number of minutes, hours, days or 
 REPEAT_CHOICES = [("interval", "Every N minutes, hours, days or weeks"), ("cron", "Cron")]
 
 
+class JSONDateTimeField(forms.DateTimeField):
+    """Django's field, which fails on anything but text; a JSON number is merely invalid."""
+
+    def to_python(self, value):
+        if value in self.empty_values or isinstance(value, str | date):
+            return super().to_python(value)
+        raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+
+
 class PipelineForm(forms.Form):
     name = forms.CharField(max_length=100)
     type = forms.ChoiceField(choices=PipelineType.choices)
@@ -32,7 +42,7 @@ class PipelineForm(forms.Form):
     gpu = forms.BooleanField(required=False)
     timeout = forms.IntegerField(required=False, min_value=1)
     schedule_kind = forms.ChoiceField(choices=ScheduleKind.choices, initial=ScheduleKind.NOW)
-    run_at = forms.DateTimeField(required=False, label="Run at")
+    run_at = JSONDateTimeField(required=False, label="Run at")
     repeat = forms.ChoiceField(choices=REPEAT_CHOICES, initial="interval", required=False)
     every = forms.IntegerField(
         required=False, min_value=1, error_messages={"invalid": INTERVAL_HELP}
@@ -41,8 +51,8 @@ class PipelineForm(forms.Form):
         choices=[(unit, unit) for unit in MINUTES_IN], initial="days", required=False
     )
     cron = forms.CharField(max_length=100, required=False, label="Cron expression")
-    starts_at = forms.DateTimeField(required=False, label="Start")
-    ends_at = forms.DateTimeField(required=False, label="End")
+    starts_at = JSONDateTimeField(required=False, label="Start")
+    ends_at = JSONDateTimeField(required=False, label="End")
     on_overlap = forms.ChoiceField(choices=Overlap.choices, initial=Overlap.SKIP, required=False)
 
     def __init__(self, project, *args, **kwargs) -> None:

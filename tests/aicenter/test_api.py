@@ -60,6 +60,12 @@ def test_api_refuses_a_malformed_body_with_the_error_shape(outsider):
     assert response.json()["errors"][0]["field"] == "name"
 
 
+def test_api_refuses_a_body_it_cannot_parse_with_the_error_shape(outsider):
+    response = api_client(outsider).post("/api/v1/projects", "{", content_type="application/json")
+    assert response.status_code == 400
+    assert response.json() == {"detail": "Cannot parse request body", "errors": []}
+
+
 def test_api_answers_404_for_a_project_of_others(project, outsider):
     response = api_client(outsider).get(f"/api/v1/projects/{project.id}")
     assert response.status_code == 404

@@ -53,6 +53,20 @@ def test_creating_a_pipeline_starts_a_scheduled_run_with_the_defaults(api, proje
     assert Run.objects.get().parameters["epochs"] == "3"
 
 
+def test_a_run_answers_its_own_parameters_after_its_pipeline_changes(api, project, version, data):
+    created = post_pipeline(api, project, **training_body(version, data, parameters={"epochs": 3}))
+    pipeline_id, run_id = created.json()["id"], created.json()["runs"][0]["id"]
+    changed = training_body(version, data, parameters={"epochs": 9})
+    url = f"/api/v1/projects/{project.id}/pipelines/{pipeline_id}"
+    assert api.put(url, json.dumps(changed), content_type="application/json").status_code == 200
+    run = api.get(f"/api/v1/projects/{project.id}/runs/{run_id}").json()
+    assert run["parameters"] == {
+        "artifacts_directory": "artifacts",
+        "save_training_data": "false",
+        "epochs": "3",
+    }
+
+
 def test_the_run_is_queued_once_the_transaction_commits(
     api, project, version, data, django_capture_on_commit_callbacks
 ):
@@ -84,6 +98,8 @@ def test_a_gpu_run_goes_to_the_gpu_queue_and_says_it_waits(
         ({"input_path": "nowhere"}, "input_path", "reviews/nowhere has no files"),
         ({"version": "7.0"}, "version", "has no version '7.0'"),
         ({"type": "evaluation"}, "evaluation_dataset", "needs an evaluation dataset"),
+        ({"schedule": {"kind": "once", "at": 5}}, "run_at", "Choose when to run it."),
+        ({"schedule": {"kind": "recurring", "every": "1h", "end": 5}}, "ends_at", "valid date"),
     ],
 )
 def test_a_bad_definition_is_refused_next_to_its_field(

@@ -172,6 +172,16 @@ def test_two_runs_compare_with_their_differences_marked(api, run, pipeline):
     assert api.get(url.split("&")[0]).status_code == 400
 
 
+def test_comparing_other_than_two_runs_is_refused_with_the_error_shape(api, run):
+    url = f"/api/v1/projects/{run.project_id}/runs/compare?runs={run.id}"
+    response = api.get(url)
+    assert response.status_code == 400
+    assert response.json() == {
+        "detail": "Name exactly two runs to compare.",
+        "errors": [{"field": "runs", "message": "Name exactly two runs to compare."}],
+    }
+
+
 def test_an_outsider_cannot_compare_the_projects_runs(outsider, run):
     url = f"/api/v1/projects/{run.project_id}/runs/compare?runs={run.id}&runs={run.id}"
     assert api_client(outsider).get(url).status_code == 404

@@ -8,10 +8,11 @@ import pytest
 from django.utils import timezone
 
 from pipelines import fields
-from pipelines.api import PIPELINE_BODY, form_data
-from pipelines.fields import Field, Group, definition_fields
+from pipelines.api import PIPELINE_BODY, form_data, pipeline_data
+from pipelines.fields import Field, Group, definition_fields, groups, top_fields
 from pipelines.forms import PipelineForm
 from pipelines.models import Overlap, Pipeline, Run, ScheduleKind
+from pipelines.schemas import PipelineOut
 from pipelines.screen import initial_definition
 from pipelines.start import run_again, start_run
 from tests.factories import api_client
@@ -201,9 +202,17 @@ def test_a_field_added_to_the_list_is_copied_onto_runs_and_answered(monkeypatch,
 
     run = Run.objects.get(id=start_run(pipeline).id)
     assert run.created_at == yesterday
-    answer = answer_of(owner, pipeline)
+    # What the API serialises; its schema must then declare the field (the test below).
+    answer = pipeline_data(pipeline, [])
     assert answer["defined_at"] == yesterday.isoformat()
     assert answer["resources"] == {"gpus": True}
     body = body_like(pipeline, gpu=False, resources={"gpus": True})
     assert form_data(json.dumps(body).encode())["gpu"] is True
     assert "created_at" in initial_definition(pipeline)[0]
+
+
+def test_the_answers_schema_declares_every_field_the_list_answers(make):
+    pipeline = make()
+    answered = answer_names(pipeline, top_fields()) | {group.key for group in groups()}
+    assert answered <= set(PipelineOut.model_fields)
+    assert set(answer_of(pipeline.created_by, pipeline)) == set(PipelineOut.model_fields)
