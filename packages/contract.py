@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 
 from django.db import models
 
+from packages.requirements import requirement_problems
+
 MAX_SOURCE_BYTES = 2 * 1024 * 1024
 
 
@@ -64,6 +66,7 @@ def check_contract(archive: zipfile.ZipFile) -> Contract:
         check_main(main, contract)
     requirements = read_source(archive, contract, "requirements.txt")
     contract.requirements = requirements or ""
+    contract.problems += requirement_problems(contract.requirements)
     return contract
 
 

@@ -10,6 +10,7 @@ from datasets.models import Dataset
 from packages.contract import NEEDED_METHODS, PipelineType
 from packages.models import MLPackage
 from pipelines.models import DEFAULT_PARAMETERS, ENV_NAME, Overlap, ScheduleKind
+from pipelines.runner.workspace import RESERVED_NAMES
 
 NEEDS_INPUT = {PipelineType.TRAINING, PipelineType.FULL}
 # django-q2 keeps an interval in a small integer of minutes.
@@ -201,4 +202,10 @@ def check_artifacts_directory(value: str) -> None:
     if not value or path.is_absolute() or ".." in path.parts:
         raise forms.ValidationError(
             "artifacts_directory must be a relative folder inside the run's workspace."
+        )
+    if not path.parts or path.parts[0] in RESERVED_NAMES:
+        raise forms.ValidationError(
+            f"artifacts_directory {value!r} is reserved: the workspace itself (.) and "
+            f"{', '.join(RESERVED_NAMES)}, with what is inside them, hold the run's package, "
+            "its data and the service's own files. Choose a folder of its own, such as artifacts."
         )

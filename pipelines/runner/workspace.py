@@ -35,6 +35,22 @@ def run_user() -> RunUser | None:
     return RunUser(entry.pw_name, entry.pw_uid, entry.pw_gid)
 
 
+# What the service keeps at a workspace's root: the run's package and data, and its own
+# folders and files. A run's artifacts folder is none of them and in none of them, so
+# what is published as artifacts is only what the code wrote for that purpose.
+RESERVED_NAMES = (
+    "package",
+    "data",
+    "test_data",
+    "home",
+    "tmp",
+    "split",
+    "out",
+    "spec.json",
+    "harness.py",
+)
+
+
 @dataclass(frozen=True)
 class Workspace:
     root: Path

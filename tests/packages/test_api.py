@@ -45,6 +45,21 @@ def test_api_upload_lists_every_problem_with_fields(project, owner_api):
     assert not MLPackage.objects.exists()
 
 
+def test_api_upload_lists_each_refused_requirement_line_and_stores_nothing(project, owner_api):
+    requirements = "-r base.txt\nscikit-learn>=1.5\npkg @ /opt/pkg\n"
+    response = create(owner_api, project, content=package_zip(**{"requirements.txt": requirements}))
+    assert response.status_code == 400
+    messages = [error["message"] for error in response.json()["errors"]]
+    assert [m.split(":")[0] for m in messages] == [
+        "requirements.txt, line 1",
+        "requirements.txt, line 3",
+    ]
+    assert "-r reads another file" in messages[0]
+    assert "'/opt/pkg' is not an http(s) URL" in messages[1]
+    assert not MLPackage.objects.exists()
+    assert list(get_store().list("")) == []
+
+
 def test_api_upload_without_a_file_is_400(project, owner_api):
     response = owner_api.post(f"/api/v1/projects/{project.id}/packages", {"name": "x"})
     assert response.status_code == 400

@@ -72,6 +72,10 @@ def test_train_and_save_without_evaluate_support_training_only():
             "main.py: Main must have predict(self, mlskill_input).",
         ),
         ({"main.py": b"\xff\xfe not utf-8"}, "main.py is not UTF-8 text."),
+        (
+            {"requirements.txt": "numpy==2.1.0\n-e ./src\n"},
+            "requirements.txt, line 2: -e (editable) installs from a folder",
+        ),
     ],
 )
 def test_contract_names_what_to_fix(overrides, message):

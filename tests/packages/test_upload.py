@@ -122,6 +122,17 @@ def test_upload_lists_archive_and_contract_problems_together(project, owner):
     assert_nothing_stored()
 
 
+def test_upload_refuses_requirements_naming_local_files_and_lists_each_line(project, owner):
+    requirements = "numpy==2.1.0\n./mylib\n--find-links /srv/wheels\nx @ file:///srv/x\n"
+    content = package_zip(**{"requirements.txt": requirements})
+    with pytest.raises(ValidationError) as refused:
+        upload(project, owner, content)
+    problems = refused.value.message_dict["file"]
+    named = [problem.split(":")[0] for problem in problems]
+    assert named == [f"requirements.txt, line {n}" for n in (2, 3, 4)]
+    assert_nothing_stored()
+
+
 def test_first_upload_is_version_1_0_stored_once_with_its_hash(project, owner):
     content = package_zip(**{"requirements.txt": "scikit-learn==1.6.1\n"})
     version = upload(project, owner, content)

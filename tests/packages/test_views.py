@@ -52,6 +52,16 @@ def test_upload_page_lists_every_problem_of_a_broken_zip(project, owner_client):
     assert not MLPackage.objects.exists()
 
 
+def test_upload_page_names_each_refused_requirement_line(project, owner_client):
+    content = package_zip(**{"requirements.txt": "numpy==2.1.0\n-c constraints.txt\n"})
+    response = owner_client.post(
+        reverse("packages:upload", args=[project.id]), upload_form(content=content)
+    )
+    assert response.status_code == 400
+    assert "requirements.txt, line 2: -c reads another file" in response.text
+    assert not MLPackage.objects.exists()
+
+
 @pytest.mark.parametrize(
     ("name", "message"),
     [("class", "is a Python keyword"), ("../etc", "Use letters, digits"), ("a b", "Use letters")],

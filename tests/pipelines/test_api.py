@@ -93,6 +93,7 @@ def test_a_gpu_run_goes_to_the_gpu_queue_and_says_it_waits(
     [
         ({"parameters": {"bad name": "1"}}, "parameters", "'bad name' is not a valid variable"),
         ({"parameters": {"artifacts_directory": "../out"}}, "parameters", "relative folder"),
+        ({"parameters": {"artifacts_directory": "data/out"}}, "parameters", "is reserved"),
         ({"parameters": {"save_training_data": "maybe"}}, "parameters", "true or false"),
         ({"input_dataset": None}, "input_dataset", "needs an input dataset"),
         ({"input_path": "nowhere"}, "input_path", "reviews/nowhere has no files"),
@@ -226,6 +227,8 @@ def test_a_run_started_with_a_form_body_takes_its_parameters_field(api, project,
     [
         ({"not a name": "1"}, "'not a name' is not a valid variable name."),
         ({"artifacts_directory": "../out"}, "artifacts_directory must be a relative folder"),
+        ({"artifacts_directory": "package"}, "artifacts_directory 'package' is reserved"),
+        ({"artifacts_directory": "."}, "artifacts_directory '.' is reserved"),
         ({"save_training_data": "maybe"}, "save_training_data must be true or false."),
         (["lr"], "Parameters must be an object of names and values."),
         ({"lr": None}, "lr must be a string or a number."),

@@ -3,10 +3,13 @@
 from datetime import timedelta
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
+from pipelines.forms import check_artifacts_directory
 from pipelines.models import Pipeline
+from pipelines.runner.workspace import RESERVED_NAMES, Workspace
 from tests.factories import api_client
 from tests.pipelines.builders import (
     dataset_with,
@@ -36,6 +39,12 @@ RULES = [
         {"param_name": ["artifacts_directory"], "param_value": ["../out"]},
         "parameters",
         "artifacts_directory must be a relative folder inside the run's workspace.",
+    ),
+    (
+        {"parameters": {"artifacts_directory": "./data"}},
+        {"param_name": ["artifacts_directory"], "param_value": ["./data"]},
+        "parameters",
+        "artifacts_directory './data' is reserved: the workspace itself (.) and package, data,",
     ),
     (
         {"parameters": {"save_training_data": "maybe"}},
@@ -215,3 +224,35 @@ def test_the_screen_keeps_the_definition_after_a_refusal(project, owner_client, 
     assert response.status_code == 400
     assert response.context["rows"] == [("epochs", "five")]
     assert 'value="nonsense"' in response.text
+
+
+RESERVED_SPELLINGS = [".", "./", "data", "./data", "data/", "data/out", "test_data", "package"]
+RESERVED_SPELLINGS += ["package/src", "home", "tmp/x", "split/training", "out", "out/models"]
+
+
+@pytest.mark.parametrize("value", RESERVED_SPELLINGS)
+def test_artifacts_directory_is_none_of_the_workspace_folders_the_run_is_given(value):
+    with pytest.raises(ValidationError) as refused:
+        check_artifacts_directory(value)
+    (message,) = refused.value.messages
+    assert message.startswith(f"artifacts_directory {value!r} is reserved:")
+    assert "package, data, test_data, home, tmp, split, out" in message
+
+
+@pytest.mark.parametrize("value", ["package/../data", "../data", "/data"])
+def test_artifacts_directory_never_leaves_or_climbs_the_workspace(value):
+    with pytest.raises(ValidationError, match="must be a relative folder inside"):
+        check_artifacts_directory(value)
+
+
+@pytest.mark.parametrize("value", ["artifacts", "results", "models/out", "artifacts/data"])
+def test_artifacts_directory_may_be_a_folder_of_its_own(value):
+    check_artifacts_directory(value)
+
+
+def test_every_folder_a_workspace_starts_with_is_reserved(settings, tmp_path):
+    settings.WORKER_DIR = str(tmp_path)
+    workspace = Workspace.create(1)
+    made = sorted(path.name for path in workspace.root.iterdir())
+    assert set(made) <= set(RESERVED_NAMES), made
+    assert {workspace.spec.name, workspace.result.parent.name} <= set(RESERVED_NAMES)
