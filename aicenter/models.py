@@ -1,10 +1,13 @@
 import hashlib
+import logging
 import secrets
 
 from django.conf import settings
-from django.db import models
+from django.db import DatabaseError, models, transaction
 from django.urls import reverse
 from django.utils import timezone
+
+logger = logging.getLogger(__name__)
 
 
 class Role(models.TextChoices):
@@ -123,10 +126,17 @@ class ApiToken(models.Model):
         return self.revoked_at is None
 
     def touch(self) -> None:
-        """Record use, at most once a minute to keep reads cheap."""
+        """Record use, at most once a minute to keep reads cheap. A busy database (SQLite
+        locked by a worker's writes) loses the record, never the request."""
         now = timezone.now()
         if self.last_used_at is None or (now - self.last_used_at).total_seconds() > 60:
-            ApiToken.objects.filter(id=self.id).update(last_used_at=now)
+            try:
+                with transaction.atomic():  # inside a transaction, it stays usable
+                    ApiToken.objects.filter(id=self.id).update(last_used_at=now)
+            except DatabaseError:
+                logger.warning(
+                    "API token %s: its use could not be recorded", self.id, exc_info=True
+                )
 
     def revoke(self) -> None:
         self.revoked_at = timezone.now()

@@ -3,6 +3,7 @@ from pathlib import PurePosixPath
 
 from croniter import croniter
 from django import forms
+from django.conf import settings
 from django.utils import timezone
 
 from aicenter.templatetags.aicenter import MINUTES_IN
@@ -63,6 +64,17 @@ class PipelineForm(forms.Form):
         datasets = Dataset.objects.filter(project=project)
         self.fields["input_dataset"].queryset = datasets
         self.fields["evaluation_dataset"].queryset = datasets
+
+    def clean_timeout(self) -> int | None:
+        """Workers give up on a task after RUN_TIMEOUT (and a margin): a longer run would be
+        lost rather than timed out."""
+        timeout = self.cleaned_data["timeout"]
+        if timeout is not None and timeout > settings.RUN_TIMEOUT:
+            raise forms.ValidationError(
+                f"A timeout can be at most {settings.RUN_TIMEOUT} seconds, "
+                "the service's RUN_TIMEOUT."
+            )
+        return timeout
 
     def clean_parameters(self) -> dict[str, str]:
         return checked_parameters(self.cleaned_data["parameters"], DEFAULT_PARAMETERS)

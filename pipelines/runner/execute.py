@@ -15,13 +15,17 @@ from django.db import DatabaseError, connection
 from django.utils import timezone
 
 from pipelines.models import Run, Stream
-from pipelines.runner.logs import RunLog
+from pipelines.runner.logs import FLUSH_BATCH, RunLog
 from pipelines.runner.workspace import RunUser
 
 TICK = 0.2
 FLUSH_EVERY = 0.5
 CHECK_EVERY = 1.0
 READ_LIMIT = 64 * 1024
+# Lines read ahead of the log: a run that prints faster than the database takes its lines
+# waits for it, instead of piling them up in the worker's memory.
+QUEUED_LINES = 1000
+READERS_GRACE = 5.0
 
 
 @dataclass
@@ -43,16 +47,14 @@ def execute(
     """Run `command` as `user` (None: as the worker), streaming its output into the log."""
     process = start(command, cwd, env, user)
     Run.objects.filter(id=run.id).update(process_group=process.pid)
-    lines: queue.Queue = queue.Queue()
+    lines: queue.Queue = queue.Queue(maxsize=QUEUED_LINES)
     readers = [
         start_reader(process.stdout, Stream.STDOUT, lines),
         start_reader(process.stderr, Stream.STDERR, lines),
     ]
     stopped = watch(run, process, lines, time_limit, log)
     end_group(process.pid)
-    for reader in readers:
-        reader.join(timeout=5)
-    drain(lines, log)
+    read_rest(readers, lines, log)
     log.flush()
     return Outcome(returncode=process.returncode, stopped=stopped)
 
@@ -92,13 +94,31 @@ def start_reader(pipe, stream: str, lines: queue.Queue) -> threading.Thread:
     return reader
 
 
-def drain(lines: queue.Queue, log: RunLog) -> None:
-    while True:
+def drain(lines: queue.Queue, log: RunLog, wait: float = 0.0, seconds: float = CHECK_EVERY) -> None:
+    """The lines read so far, after waiting up to `wait` for the first; for `seconds` at most,
+    so that kills are still looked for. Each full batch is written at once, so a flood never
+    piles up in memory."""
+    stop = time.monotonic() + seconds
+    while time.monotonic() < stop:
+        if len(log.pending) >= FLUSH_BATCH:
+            guarded(log.flush)
+            if log.pending:
+                return  # the database is busy: the queue fills up and the run waits
         try:
-            stream, text, at = lines.get_nowait()
+            stream, text, at = lines.get(timeout=wait) if wait else lines.get_nowait()
         except queue.Empty:
             return
+        wait = 0.0
         log.add(stream, text, at)
+
+
+def read_rest(readers: list[threading.Thread], lines: queue.Queue, log: RunLog) -> None:
+    """What the pipes still hold once the run ended. A reader waiting on the full queue ends
+    only while the queue is drained; one kept alive by an escaped process is given up on."""
+    deadline = time.monotonic() + READERS_GRACE
+    while any(reader.is_alive() for reader in readers) and time.monotonic() < deadline:
+        drain(lines, log, wait=TICK)
+    drain(lines, log, seconds=READERS_GRACE)
 
 
 def watch(run: Run, process, lines: queue.Queue, time_limit: int, log: RunLog) -> str | None:
@@ -107,8 +127,7 @@ def watch(run: Run, process, lines: queue.Queue, time_limit: int, log: RunLog) -
     last_flush = last_check = started
     stopped = None
     while process.poll() is None:
-        time.sleep(TICK)
-        drain(lines, log)
+        drain(lines, log, wait=TICK)  # as a tick's pause, ended by the first line
         now = time.monotonic()
         if now - last_flush >= FLUSH_EVERY:
             guarded(log.flush)

@@ -7,6 +7,7 @@ result file.
 
 import ctypes
 import json
+import math
 import os
 import signal
 import sys
@@ -32,8 +33,19 @@ def run_training(model, spec: dict) -> dict:
     return {}
 
 
+class NotAScore(Exception):
+    """evaluate() returned what cannot be a score: said in one sentence, with no traceback."""
+
+
+def score_of(value) -> float:
+    score = float(value)
+    if not math.isfinite(score):
+        raise NotAScore(f"evaluate() returned {score!r}: a score must be a finite number.")
+    return score
+
+
 def run_evaluation(model, spec: dict) -> dict:
-    return {"score": float(model.evaluate(spec["evaluation"]))}
+    return {"score": score_of(model.evaluate(spec["evaluation"]))}
 
 
 def run_full(model, spec: dict) -> dict:
@@ -49,7 +61,7 @@ def run_full(model, spec: dict) -> dict:
         print(f"process_data wrote nothing to {evaluation}; evaluating on the evaluation folder.")
         evaluation = spec["evaluation_fallback"]
         point_to(["evaluation_data_directory", "test_data_directory"], evaluation)
-    score = float(model.evaluate(evaluation))
+    score = score_of(model.evaluate(evaluation))
     model.save()
     return {"score": score}
 
@@ -77,6 +89,9 @@ def main() -> int:
 
         outcome = STEPS[spec["type"]](Main(), spec)
         code = 0
+    except NotAScore as error:
+        print(error, file=sys.stderr)
+        outcome, code = {"error": str(error)}, 1
     except BaseException as error:  # the user's code may raise anything, SystemExit included
         traceback.print_exc()
         lines = traceback.format_exception(error)

@@ -1,4 +1,4 @@
-"""A run's output, stored line by line while it runs, capped in size."""
+"""A run's output, stored line by line while it runs, capped in size and in lines."""
 
 from django.conf import settings
 from django.db import transaction
@@ -6,6 +6,9 @@ from django.db.models import F
 from django.utils import timezone
 
 from pipelines.models import MAX_LINE_CHARS, LogLine, Run, Stream
+
+# Rows per transaction when a log is written.
+FLUSH_BATCH = 1000
 
 
 class RunLog:
@@ -15,6 +18,7 @@ class RunLog:
     def __init__(self, run: Run) -> None:
         self.run_id = run.id
         self.size = run.log_bytes
+        self.count = run.last_line_number()
         self.truncated = False
         self.pending: list[LogLine] = []
 
@@ -23,32 +27,43 @@ class RunLog:
         if self.truncated and stream != Stream.SYSTEM:
             return
         text = text[:MAX_LINE_CHARS]
-        if stream != Stream.SYSTEM and self.size + len(text) + 1 > settings.RUN_LOG_MAX_BYTES:
+        exceeded = self.exceeded_cap(text) if stream != Stream.SYSTEM else None
+        if exceeded:
             self.truncated = True
-            limit = settings.RUN_LOG_MAX_BYTES
-            text, stream = (
-                f"[log truncated: the run wrote more than {limit:,} bytes]",
-                Stream.SYSTEM,
-            )
+            text, stream = f"[log truncated: the run wrote more than {exceeded}]", Stream.SYSTEM
         line = LogLine(run_id=self.run_id, time=time or timezone.now(), stream=stream, text=text)
         self.pending.append(line)
         self.size += len(text) + 1
+        self.count += 1
+
+    def exceeded_cap(self, text: str) -> str | None:
+        """The cap the line would take the log past, said for the marker; None within both."""
+        if self.size + len(text) + 1 > settings.RUN_LOG_MAX_BYTES:
+            return f"{settings.RUN_LOG_MAX_BYTES:,} bytes"
+        if self.count + 1 > settings.RUN_LOG_MAX_LINES:
+            return f"{settings.RUN_LOG_MAX_LINES:,} lines"
+        return None
 
     def system(self, text: str) -> None:
         self.add(Stream.SYSTEM, text)
 
     def flush(self) -> None:
-        if not self.pending:
-            return
-        added = sum(len(line.text) + 1 for line in self.pending)
+        """The pending lines, in short transactions of at most FLUSH_BATCH lines each: a flood
+        must not hold SQLite's write lock (or the run row's) while the web waits on it."""
+        while self.pending:
+            batch = self.pending[:FLUSH_BATCH]
+            self.write(batch)
+            del self.pending[: len(batch)]
+
+    def write(self, batch: list[LogLine]) -> None:
+        added = sum(len(line.text) + 1 for line in batch)
         with transaction.atomic():
             # The update comes first: it takes the row's lock before the last number is read.
             Run.objects.filter(id=self.run_id).update(log_bytes=F("log_bytes") + added)
             first = Run(id=self.run_id).last_line_number() + 1
-            for offset, line in enumerate(self.pending):
+            for offset, line in enumerate(batch):
                 line.n = first + offset
-            LogLine.objects.bulk_create(self.pending)
-        self.pending = []
+            LogLine.objects.bulk_create(batch)
 
 
 def note(run: Run, text: str) -> None:

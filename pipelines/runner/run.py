@@ -4,6 +4,7 @@ import contextlib
 import errno
 import json
 import logging
+import math
 import os
 import socket
 from pathlib import Path
@@ -216,6 +217,8 @@ def finish(run: Run, workspace: Workspace, outcome: Outcome, staged: Staged, log
         end(run.fail, f"Timed out: the run took longer than {run.time_limit} seconds.", log)
     elif outcome.returncode != 0 or "error" in outcome.result:
         end(run.fail, failure_message(outcome), log)
+    elif refused := refused_score(outcome.result.get("score")):
+        end(run.fail, refused, log)
     else:
         publication = prepare(run, workspace, outcome.result.get("score"), staged)
         log.flush()
@@ -228,6 +231,14 @@ def failure_message(outcome: Outcome) -> str:
     if "error" in outcome.result:
         return "\n".join([outcome.result["error"], *outcome.result.get("traceback", [])])
     return f"The run's process ended with exit code {outcome.returncode} and no result."
+
+
+def refused_score(score) -> str | None:
+    """The harness refuses a score that is not a finite number, but the result file is the
+    user's code's to write too: no NaN or infinity reaches a version or _results.json."""
+    if score is None or (type(score) in {int, float} and math.isfinite(score)):
+        return None
+    return f"evaluate() returned {score!r}: a score must be a finite number."
 
 
 def end(transition, error: str, log: RunLog) -> bool:

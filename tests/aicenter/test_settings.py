@@ -32,6 +32,7 @@ def check_with(tmp_path, *command: str, **variables) -> subprocess.CompletedProc
         ("Q_BROKER", "rabbitmq://localhost"),
         ("STORAGE_URL", "ftp://files.example/store"),
         ("RUN_TIMEOUT", "six hours"),
+        ("RUN_LOG_MAX_LINES", "many"),
         ("DEBUG", "maybe"),
         ("S3_ENDPOINT_URL", "localhost:8333"),
     ],

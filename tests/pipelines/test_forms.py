@@ -138,6 +138,12 @@ RULES = [
         "The end must come after the start.",
     ),
     (
+        {"timeout": 10**12},
+        {"timeout": str(10**12)},
+        "timeout",
+        "A timeout can be at most 21600 seconds, the service's RUN_TIMEOUT.",
+    ),
+    (
         {"schedule": {"kind": "sometimes"}},
         {"schedule_kind": "sometimes"},
         "schedule_kind",
@@ -256,3 +262,19 @@ def test_every_folder_a_workspace_starts_with_is_reserved(settings, tmp_path):
     made = sorted(path.name for path in workspace.root.iterdir())
     assert set(made) <= set(RESERVED_NAMES), made
     assert {workspace.spec.name, workspace.result.parent.name} <= set(RESERVED_NAMES)
+
+
+def test_a_timeout_may_reach_the_services_run_timeout_and_no_further(
+    project, owner, version, data, settings
+):
+    settings.RUN_TIMEOUT = 3600
+    refused = post_api(owner, project, api_body(version, data, {"timeout": 3601}))
+    assert refused.json()["errors"] == [
+        {
+            "field": "timeout",
+            "message": "A timeout can be at most 3600 seconds, the service's RUN_TIMEOUT.",
+        }
+    ]
+    accepted = post_api(owner, project, api_body(version, data, {"timeout": 3600}))
+    assert accepted.status_code == 201
+    assert Pipeline.objects.get().time_limit == 3600

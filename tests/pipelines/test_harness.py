@@ -172,3 +172,15 @@ def test_a_worker_killed_outright_takes_the_runs_whole_process_group_with_it(tmp
     while live_members(group):
         assert time.monotonic() < deadline + 10, f"still running: {live_members(group)}"
         time.sleep(0.05)
+
+
+@pytest.mark.parametrize("kind", ["evaluation", "full"])
+@pytest.mark.parametrize("score", ["nan", "inf", "-inf"])
+def test_a_score_that_is_not_a_finite_number_fails_the_run_in_one_sentence(tmp_path, kind, score):
+    train_py = RECORDING_TRAIN.replace("return 0.75", f"return float({score!r})")
+    process, calls, result, folders = run_harness(tmp_path, kind, train_py=train_py, SPLIT="yes")
+    sentence = f"evaluate() returned {score}: a score must be a finite number."
+    assert process.returncode == 1
+    assert result == {"error": sentence}
+    assert sentence in process.stderr
+    assert "save" not in [call[0] for call in calls]

@@ -338,3 +338,30 @@ def test_a_results_file_the_store_refuses_loses_nothing(staged_run, monkeypatch,
     assert not get_store().exists(f"runs/{run.id}/_results.json")
     answer = api_client(viewer).get(f"/api/v1/projects/{run.project_id}/runs/{run.id}/results.json")
     assert answer.json()["run_summary"]["outputs"]["version"] == "1.1"
+
+
+@pytest.mark.parametrize(
+    ("written", "error"),
+    [
+        ('{"score": NaN}', "evaluate() returned nan: a score must be a finite number."),
+        ('{"score": -Infinity}', "evaluate() returned -inf: a score must be a finite number."),
+        ('{"score": "0.9"}', "evaluate() returned '0.9': a score must be a finite number."),
+    ],
+)
+def test_a_result_whose_score_is_not_a_finite_number_fails_the_run_with_nothing_published(
+    staged_run, written, error
+):
+    run, workspace, staged = staged_run
+    versions, zips = PackageVersion.objects.count(), package_zips(run)
+    workspace.result.write_text(written)  # the user's code may write the result file itself
+    finish(
+        run, workspace, Outcome(returncode=0, result=workspace.read_result()), staged, RunLog(run)
+    )
+    run.refresh_from_db()
+    assert (run.status, run.error) == (Status.FAILED, error)
+    assert (run.produced_version, run.score, run.results) == (None, None, None)
+    assert PackageVersion.objects.count() == versions
+    assert package_zips(run) == zips
+    assert not get_store().exists(f"runs/{run.id}/_results.json")
+    assert last_line(run) == error
+    assert events_of(run) == ["run_failed"]
