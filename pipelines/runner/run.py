@@ -188,7 +188,7 @@ def finish(run: Run, workspace: Workspace, outcome: Outcome, staged: Staged, log
     elif outcome.returncode != 0 or "error" in outcome.result:
         end(run.fail, failure_message(outcome), log)
     else:
-        publication = prepare(run, workspace, outcome.result.get("score"), staged)
+        publication = prepare(run, workspace, outcome.result.get("score"), staged, log)
         log.flush()
         if not publish(run, publication):
             # Reaped meanwhile (nothing to do), or a kill came first: the kill wins.
