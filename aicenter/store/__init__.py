@@ -11,7 +11,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-from aicenter.store.base import ObjectMissing, ObjectStore, StoredObject
+from aicenter.store.base import ObjectMissing, ObjectStore, OpenFile, StoredObject
 from aicenter.store.keys import check_key, check_prefix
 from aicenter.store.local import DOWNLOAD_SALT, LocalStore
 from aicenter.store.s3 import STORE_ERRORS, S3Store
@@ -22,6 +22,7 @@ __all__ = [
     "LocalStore",
     "ObjectMissing",
     "ObjectStore",
+    "OpenFile",
     "S3Store",
     "StoredObject",
     "check_key",

@@ -19,6 +19,15 @@ class StoredObject:
     size: int
 
 
+@dataclass(frozen=True)
+class OpenFile:
+    """A file its caller opened and checked: the store reads `size` bytes from it, from its
+    start, and never opens anything by path (the path may have changed since)."""
+
+    file: BinaryIO
+    size: int
+
+
 class ObjectStore(ABC):
     @abstractmethod
     def put_file(self, key: str, path: Path) -> None: ...
@@ -55,6 +64,9 @@ class ObjectStore(ABC):
 
     @abstractmethod
     def put_many(self, items: Iterable[tuple[Path, str]]) -> None: ...
+
+    @abstractmethod
+    def put_many_open(self, items: Iterable[tuple[OpenFile, str]]) -> None: ...
 
     @abstractmethod
     def get_many(self, items: Iterable[tuple[str, Path]]) -> None: ...

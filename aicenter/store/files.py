@@ -12,6 +12,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import BinaryIO
 
+from aicenter.store.base import OpenFile
+
 LOCAL_WORKERS = 8
 
 
@@ -55,6 +57,23 @@ def _copy_file(source: Path, target: Path, temp: Path) -> None:
     Copying through Python buffers made the local store 1.4-1.7 times slower than cp.
     """
     _move_into_place(target, temp, lambda path: shutil.copyfile(source, path))
+
+
+def _copy_open(source: OpenFile, target: Path, temp: Path) -> None:
+    """Like _copy_file, from a file already open: its first `size` bytes, sent in the kernel.
+
+    sendfile reads at the offsets it is given, so the file's own position never moves.
+    """
+
+    def send(out: BinaryIO) -> None:
+        done, descriptor = 0, source.file.fileno()
+        while done < source.size:
+            sent = os.sendfile(out.fileno(), descriptor, done, source.size - done)
+            if not sent:  # the file shrank since its size was taken
+                return
+            done += sent
+
+    _write_atomically(target, temp, send)
 
 
 def _run_all(work: Callable, pairs: list[tuple], workers: int = LOCAL_WORKERS) -> None:

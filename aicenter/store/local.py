@@ -11,8 +11,14 @@ from django.core import signing
 from django.urls import reverse
 
 from aicenter.env import private_dir
-from aicenter.store.base import CHUNK, ObjectMissing, ObjectStore, StoredObject
-from aicenter.store.files import _copy_file, _run_all, _temp_beside, _write_atomically
+from aicenter.store.base import CHUNK, ObjectMissing, ObjectStore, OpenFile, StoredObject
+from aicenter.store.files import (
+    _copy_file,
+    _copy_open,
+    _run_all,
+    _temp_beside,
+    _write_atomically,
+)
 from aicenter.store.keys import check_key, check_prefix
 
 DOWNLOAD_SALT = "aicenter.store.download"
@@ -136,6 +142,13 @@ class LocalStore(ObjectStore):
     def put_many(self, items: Iterable[tuple[Path, str]]) -> None:
         pairs = [(check_key(key), Path(path)) for path, key in items]
         _run_all(self.put_file, pairs)
+
+    def put_many_open(self, items: Iterable[tuple[OpenFile, str]]) -> None:
+        pairs = [(source, check_key(key)) for source, key in items]
+        _run_all(self._put_open, pairs)
+
+    def _put_open(self, source: OpenFile, key: str) -> None:
+        _copy_open(source, self._path(key), self._temp())
 
     def get_many(self, items: Iterable[tuple[str, Path]]) -> None:
         pairs = [(check_key(key), Path(path)) for key, path in items]

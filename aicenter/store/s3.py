@@ -2,6 +2,7 @@
 
 import contextlib
 import functools
+import os
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -15,7 +16,7 @@ from django.conf import settings
 from django.utils.http import content_disposition_header
 from s3transfer.exceptions import RetriesExceededError, S3DownloadFailedError, S3UploadFailedError
 
-from aicenter.store.base import CHUNK, ObjectMissing, ObjectStore, StoredObject
+from aicenter.store.base import CHUNK, ObjectMissing, ObjectStore, OpenFile, StoredObject
 from aicenter.store.files import _run_all, _temp_beside, _wait_all, _write_atomically
 from aicenter.store.keys import check_key, check_prefix
 
@@ -45,6 +46,7 @@ CLIENT_CONFIG = Config(
     retries={"max_attempts": 3, "mode": "standard"},
 )
 # Uploads from files read each part lazily; the download queue is bounded (32 x 256 KiB).
+# An open file's parts (past 8 MiB) are read into memory, ten at a time at most (80 MiB).
 MANY_CONFIG = TransferConfig(
     max_concurrency=S3_WORKERS, max_io_queue=32, preferred_transfer_client="classic"
 )
@@ -83,6 +85,42 @@ class _FullReads:
         while len(buffer) < amount and (more := self._stream.read(amount - len(buffer))):
             buffer += more
         return bytes(buffer)
+
+
+class _FirstBytes:
+    """The first `size` bytes of an open file, as a seekable file that ends there.
+
+    s3transfer learns the size by seeking to the end, and reads an upload's last part in
+    full: a file that grew since its size was taken would send more. Reads go through
+    pread, at their own offsets; closing this leaves the file open.
+    """
+
+    def __init__(self, source: OpenFile) -> None:
+        self._descriptor, self._size, self._position = source.file.fileno(), source.size, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._position
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        start = {os.SEEK_SET: 0, os.SEEK_CUR: self._position, os.SEEK_END: self._size}[whence]
+        self._position = min(max(start + offset, 0), self._size)
+        return self._position
+
+    def read(self, amount: int | None = -1) -> bytes:
+        left = self._size - self._position
+        amount = left if amount is None or amount < 0 else min(amount, left)
+        data = os.pread(self._descriptor, amount, self._position)
+        self._position += len(data)
+        return data
+
+    def close(self) -> None:
+        pass
 
 
 def _copy_body(body, out: BinaryIO) -> None:
@@ -257,12 +295,18 @@ class S3Store(ObjectStore):
         return len(full_keys)
 
     def put_many(self, items: Iterable[tuple[Path, str]]) -> None:
-        pairs = [(str(path), self._full(key)) for path, key in items]
-        if not pairs:
+        self._upload_all([(str(path), self._full(key)) for path, key in items])
+
+    def put_many_open(self, items: Iterable[tuple[OpenFile, str]]) -> None:
+        self._upload_all([(_FirstBytes(source), self._full(key)) for source, key in items])
+
+    def _upload_all(self, uploads: Sequence[tuple[str | _FirstBytes, str]]) -> None:
+        """(file name or open file, full key) pairs, sent concurrently."""
+        if not uploads:
             return
         self._ensure_bucket()
         with create_transfer_manager(self._client, MANY_CONFIG) as manager:
-            _wait_all([manager.upload(path, self.bucket, full) for path, full in pairs])
+            _wait_all([manager.upload(source, self.bucket, full) for source, full in uploads])
 
     def get_many(self, items: Iterable[tuple[str, Path]]) -> None:
         pairs = [(check_key(key), Path(path)) for key, path in items]

@@ -7,7 +7,10 @@ reaped or killed meanwhile loses.
 
 import contextlib
 import logging
+import os
+import time
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,47 +18,97 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from aicenter.store import STORE_ERRORS, check_key, get_store
+from aicenter.store import STORE_ERRORS, OpenFile, check_key, get_store
+from aicenter.store.base import CHUNK
 from datasets.models import Snapshot
 from packages.contract import PipelineType
 from packages.upload import CheckedZip, hash_file, inspect, register_trained_version, stored
 from pipelines.models import Artifact, Run
 from pipelines.outputs import results_file, results_key
 from pipelines.runner.logs import RunLog
+from pipelines.runner.nofollow import Folder, Refused
 from pipelines.runner.stage import Staged
-from pipelines.runner.workspace import Workspace, regular_files
+from pipelines.runner.workspace import Workspace
 
 logger = logging.getLogger(__name__)
 
 SKIPPED_IN_PACKAGE = {"__pycache__", ".ipynb_checkpoints"}
+# Artifacts held open at once while they upload: far below the usual 1,024 descriptors.
+OPEN_AT_ONCE = 128
 
 
 def upload_artifacts(run: Run, artifacts: Path, log: RunLog) -> None:
-    """Every regular file the run wrote to its artifacts folder, uploaded concurrently."""
-    files = []
-    for path, local in regular_files(artifacts):
-        try:
-            files.append((path, local, check_key(f"runs/{run.id}/artifacts/{path}")))
-        except ValueError:
-            log.system(f"Artifact {path!r} skipped: its name cannot be stored.")
-    get_store().put_many([(local, key) for _, local, key in files])
-    Artifact.objects.bulk_create(
-        [Artifact(run=run, path=path, size=local.stat().st_size) for path, local, _ in files]
-    )
-    if files:
-        log.system(f"Uploaded {len(files)} artifact files.")
+    """Every regular file the run wrote to its artifacts folder (a resolved path), uploaded
+    concurrently; links and special files are skipped with a line in the run's log."""
+    try:
+        folder = Folder.open(artifacts)
+    except Refused as refusal:
+        log.system(f"Artifacts folder skipped: {refusal}.")
+        return
+    with folder:
+        upload_listed(run, folder, folder.files(skipping("Artifact", log)), log)
 
 
-def zip_package(workspace: Workspace) -> Path:
-    """The package folder as save() left it, without caches."""
-    target = workspace.root / "new-version.zip"
-    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
-        for path, local in regular_files(workspace.package):
+def upload_listed(run: Run, folder: Folder, paths: list[str], log: RunLog) -> None:
+    """The files folder.files() listed, each opened again without following links."""
+    artifacts = []
+    for start in range(0, len(paths), OPEN_AT_ONCE):
+        artifacts += upload_some(run, folder, paths[start : start + OPEN_AT_ONCE], log)
+    Artifact.objects.bulk_create(artifacts)
+    if artifacts:
+        log.system(f"Uploaded {len(artifacts)} artifact files.")
+
+
+def upload_some(run: Run, folder: Folder, paths: list[str], log: RunLog) -> list[Artifact]:
+    skipped, opened = skipping("Artifact", log), []
+    with contextlib.ExitStack() as open_files:
+        for path in paths:
+            try:
+                key = check_key(f"runs/{run.id}/artifacts/{path}")
+                opened.append((path, key, open_files.enter_context(folder.open_file(path))))
+            except ValueError:
+                skipped(path, "its name cannot be stored")
+            except Refused as refusal:
+                skipped(path, str(refusal))
+        get_store().put_many_open([(source, key) for _, key, source in opened])
+    return [Artifact(run=run, path=path, size=source.size) for path, _, source in opened]
+
+
+def skipping(what: str, log: RunLog) -> Callable[[str, str], None]:
+    return lambda path, why: log.system(f"{what} {path!r} skipped: {why}.")
+
+
+def zip_package(workspace: Workspace, log: RunLog) -> Path:
+    """The package folder as save() left it, without caches, links or special files."""
+    target, skipped = workspace.root / "new-version.zip", skipping("Package file", log)
+    # The workspace's root is the worker's: only what lies beneath it is the code's to change.
+    with (
+        zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive,
+        Folder.open(workspace.root.resolve() / workspace.package.name) as folder,
+    ):
+        for path in folder.files(skipped):
             parts = set(Path(path).parts)
             if parts & SKIPPED_IN_PACKAGE or path.endswith(".pyc"):
                 continue
-            archive.write(local, path)
+            try:
+                with folder.open_file(path) as source:
+                    add_to_zip(archive, path, source)
+            except Refused as refusal:
+                skipped(path, str(refusal))
     return target
+
+
+def add_to_zip(archive: zipfile.ZipFile, path: str, source: OpenFile) -> None:
+    """What archive.write(path) would add, read from the open file instead."""
+    status = os.fstat(source.file.fileno())
+    entry = zipfile.ZipInfo(path, time.localtime(status.st_mtime)[:6])
+    entry.external_attr = (status.st_mode & 0xFFFF) << 16
+    entry.compress_type, entry.file_size = archive.compression, source.size
+    left = source.size
+    with archive.open(entry, "w") as out:
+        while left and (chunk := source.file.read(min(CHUNK, left))):
+            out.write(chunk)
+            left -= len(chunk)
 
 
 @dataclass(frozen=True)
@@ -71,10 +124,12 @@ class PublicationLost(Exception):
     """The run stopped running (reaped, or a kill was asked for) before it could succeed."""
 
 
-def prepare(run: Run, workspace: Workspace, score: float | None, staged: Staged) -> Publication:
+def prepare(
+    run: Run, workspace: Workspace, score: float | None, staged: Staged, log: RunLog
+) -> Publication:
     trained = None
     if run.type in {PipelineType.TRAINING, PipelineType.FULL}:
-        archive = zip_package(workspace)
+        archive = zip_package(workspace, log)
         trained = inspect(archive, *hash_file(archive))
     return Publication(score, staged.kept_by(run), trained)
 

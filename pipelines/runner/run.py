@@ -220,7 +220,7 @@ def finish(run: Run, workspace: Workspace, outcome: Outcome, staged: Staged, log
     elif refused := refused_score(outcome.result.get("score")):
         end(run.fail, refused, log)
     else:
-        publication = prepare(run, workspace, outcome.result.get("score"), staged)
+        publication = prepare(run, workspace, outcome.result.get("score"), staged, log)
         log.flush()
         if not publish(run, publication):
             # Reaped meanwhile (nothing to do), or a kill came first: the kill wins.

@@ -172,14 +172,3 @@ def give(folder: Path, user: RunUser, with_files: bool) -> None:
         names = folders + files if with_files else folders
         for name in names:
             os.chown(Path(top) / name, user.uid, user.gid, follow_symlinks=False)
-
-
-def regular_files(folder: Path) -> list[tuple[str, Path]]:
-    """(relative POSIX path, path) of every regular file; links are never followed."""
-    found = []
-    for top, _, names in os.walk(folder, followlinks=False):
-        for name in names:
-            path = Path(top) / name
-            if path.is_file() and not path.is_symlink():
-                found.append((path.relative_to(folder).as_posix(), path))
-    return sorted(found)

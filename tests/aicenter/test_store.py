@@ -1,5 +1,6 @@
 """The object store: the same behaviour from a local folder and from a real S3 server."""
 
+import contextlib
 import hashlib
 import io
 import os
@@ -21,6 +22,7 @@ from aicenter.store import (
     LocalStore,
     ObjectMissing,
     ObjectStore,
+    OpenFile,
     S3Store,
     StoredObject,
     check_key,
@@ -298,6 +300,14 @@ def test_invalid_keys_are_refused_by_every_operation(store, tmp_path, key):
     assert not store.exists("fine")
 
 
+@pytest.mark.parametrize("key", BAD_KEYS)
+def test_invalid_keys_are_refused_before_any_open_file_is_stored(store, tmp_path, key):
+    (tmp_path / "f").write_bytes(b"x")
+    with open(tmp_path / "f", "rb") as file, pytest.raises(ValueError):
+        store.put_many_open([(OpenFile(file, 1), "fine"), (OpenFile(file, 1), key)])
+    assert not store.exists("fine")
+
+
 @pytest.mark.parametrize("prefix", ["/abs", "a//b/", "../up", "a/../b"])
 def test_invalid_prefixes_are_refused(store, prefix):
     with pytest.raises(ValueError):
@@ -331,6 +341,25 @@ def test_put_many_then_get_many_round_trips_200_files(store, tmp_path):
     for index in range(200):
         received = tmp_path / "out" / "batch" / str(index % 7) / f"{index:03}.bin"
         assert received.read_bytes() == sent[index]
+
+
+def test_put_many_open_stores_the_first_size_bytes_of_each_open_file(store, tmp_path):
+    """Read from the descriptors the caller opened, never by path; past 8 MiB in parts."""
+    sent = {"small.bin": os.urandom(1000), "empty.bin": b"", "parts.bin": os.urandom(9 * MB)}
+    with contextlib.ExitStack() as open_files:
+        items = []
+        for name, content in sent.items():
+            (tmp_path / name).write_bytes(content)
+            file = open_files.enter_context(open(tmp_path / name, "rb"))
+            items.append((OpenFile(file, len(content)), f"open/{name}"))
+            with open(tmp_path / name, "ab") as grown:
+                grown.write(b"written after the size was taken")
+            (tmp_path / name).unlink()  # the path is gone; the open file is not
+            (tmp_path / name).write_bytes(b"another file")
+        store.put_many_open(items)
+
+    for name, content in sent.items():
+        assert store.get_bytes(f"open/{name}") == content
 
 
 def test_get_many_of_a_missing_key_raises_object_missing(store, tmp_path):

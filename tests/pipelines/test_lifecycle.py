@@ -154,7 +154,7 @@ def test_packaging_goes_back_to_running_and_never_revives_an_ended_run(running):
 
 def test_a_reaped_run_is_not_made_successful_by_a_late_publication(staged_run):
     run, workspace, staged = staged_run
-    publication = prepare(run, workspace, 0.9, staged)
+    publication = prepare(run, workspace, 0.9, staged, RunLog(run))
     versions = PackageVersion.objects.count()
     assert Run.objects.get(id=run.id).lose("Worker lost.", silent_since=timezone.now())
     assert not publish(run, publication)
