@@ -13,6 +13,7 @@ from aicenter.env import (
     broker_from_value,
     database_from_url,
     env_bool,
+    env_choice,
     env_int,
     env_list,
     env_str,
@@ -122,6 +123,8 @@ WORKER_NAME = env_str("WORKER_NAME", "")
 RUN_AS_USER = env_str("RUN_AS_USER", "nobody")
 # Every run's code executes in a bubblewrap sandbox; off runs it unconfined (and says so).
 RUN_SANDBOX = env_bool("RUN_SANDBOX", True)
+# "host" lets runs that ask for the network use the host's; "off" refuses them.
+RUN_NETWORK = env_choice("RUN_NETWORK", "off", ["off", "host"])
 ENVIRONMENT_BUILD_TIMEOUT = env_int("ENVIRONMENT_BUILD_TIMEOUT", 1800, minimum=10)
 RUN_LOG_MAX_BYTES = env_int("RUN_LOG_MAX_BYTES", 20 * 1024 * 1024, minimum=1024)
 # Empty lines cost a byte each but a row each: a flood of them is capped by count.

@@ -75,6 +75,7 @@ def run_data(run: Run) -> dict:
         "package": run.package_version.package_id,
         "version": run.package_version.label,
         "parameters": run.parameters,
+        "network": run.network,
         "created_at": iso(run.created_at),
         "started_at": iso(run.started_at),
         "ended_at": iso(run.ended_at),

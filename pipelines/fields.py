@@ -83,6 +83,7 @@ DEFINITION = (
     Field("evaluation_dataset", run="evaluation_dataset"),
     Field("evaluation_path", run="evaluation_path"),
     Field("gpu", run="gpu"),
+    Field("network", run="network"),
     # A run takes the parameters on their own, the defaults added (start.queue_run).
     Field("parameters"),
     # A pipeline's time_limit is its timeout or the service's RUN_TIMEOUT.

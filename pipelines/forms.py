@@ -42,6 +42,7 @@ class PipelineForm(forms.Form):
     evaluation_path = forms.CharField(max_length=1024, required=False)
     parameters = forms.JSONField(required=False)
     gpu = forms.BooleanField(required=False)
+    network = forms.BooleanField(required=False)
     timeout = forms.IntegerField(required=False, min_value=1)
     schedule_kind = forms.ChoiceField(choices=ScheduleKind.choices, initial=ScheduleKind.NOW)
     run_at = JSONDateTimeField(required=False, label="Run at")
@@ -78,6 +79,16 @@ class PipelineForm(forms.Form):
 
     def clean_parameters(self) -> dict[str, str]:
         return checked_parameters(self.cleaned_data["parameters"], DEFAULT_PARAMETERS)
+
+    def clean_network(self) -> bool:
+        wanted = self.cleaned_data["network"]
+        if wanted and settings.RUN_NETWORK != "host":
+            raise forms.ValidationError(
+                "Runs on this service have no network: their sandbox keeps the service's "
+                "own hosts out of reach and offers no other way out. The operator may set "
+                "RUN_NETWORK=host to give runs that ask for it the host's network."
+            )
+        return wanted
 
     def clean(self) -> dict:
         data = super().clean()

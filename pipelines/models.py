@@ -64,6 +64,9 @@ class Pipeline(DataChoice):
     )
     parameters = models.JSONField(default=dict)
     gpu = models.BooleanField(default=False)
+    network = models.BooleanField(
+        default=False, help_text="Whether its runs may reach the internet (off: loopback only)."
+    )
     timeout = models.PositiveIntegerField(
         null=True, blank=True, help_text="Seconds; empty uses the service's RUN_TIMEOUT."
     )
@@ -188,6 +191,7 @@ class Run(DataChoice):
     )
     parameters = models.JSONField(default=dict, help_text="Every parameter, defaults included.")
     gpu = models.BooleanField(default=False)
+    network = models.BooleanField(default=False)
     time_limit = models.PositiveIntegerField(help_text="Seconds the run may take.")
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.SCHEDULED)
     created_at = models.DateTimeField(default=timezone.now)

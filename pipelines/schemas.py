@@ -24,6 +24,7 @@ class RunOut(Schema):
     package: int
     version: str
     parameters: dict[str, str]
+    network: bool
     created_at: Moment
     started_at: Moment | None
     ended_at: Moment | None
@@ -82,6 +83,7 @@ class PipelineOut(Schema):
     evaluation_dataset: int | None
     evaluation_path: str
     gpu: bool
+    network: bool
     parameters: dict[str, str]
     schedule: ScheduleOut
     created_at: Moment

@@ -57,6 +57,8 @@ def run_pipeline(run_id: int) -> None:
             log.system(f"Run {run.id} started on {run.worker}.")
             if not sandbox.enabled():
                 log.system(sandbox.NOT_ISOLATED)
+            elif run.network:
+                log.system(network_line())
             with step("Staging the package and data"):
                 staged = stage(run, workspace, log)
                 log.flush()
@@ -113,6 +115,12 @@ def step(doing: str):
         raise StepFailed(f"{doing} failed: the store could not be used ({error}).") from error
 
 
+def network_line() -> str:
+    if settings.RUN_NETWORK == "host":
+        return "This run has the host's network (RUN_NETWORK=host), as its pipeline asks."
+    return "This run asked for the network, which this worker does not give: it has none."
+
+
 def reason(error: Exception) -> str:
     if isinstance(error, StepFailed | sandbox.SandboxUnavailable):
         return str(error)
@@ -143,7 +151,7 @@ def execute_harness(run: Run, workspace: Workspace, python: Path, log: RunLog) -
     workspace.hand_over(user, artifacts)
     if sandbox.enabled():
         sandbox.check(user)
-        command = confined(command, workspace, python, artifacts, user)
+        command = confined(run, command, workspace, python, artifacts, user)
         user = None  # the sandbox itself switches to the user
     outcome = execute(run, command, workspace.package, env, run.time_limit, log, user)
     outcome.result = workspace.read_result()
@@ -151,7 +159,7 @@ def execute_harness(run: Run, workspace: Workspace, python: Path, log: RunLog) -
 
 
 def confined(
-    command: list[str], workspace: Workspace, python: Path, artifacts: Path, user
+    run: Run, command: list[str], workspace: Workspace, python: Path, artifacts: Path, user
 ) -> list[str]:
     """The harness in the run's sandbox: what it writes, and what it only reads."""
     return sandbox.confine(
@@ -164,6 +172,7 @@ def confined(
             sandbox.python_home(python),
         ],
         user=user,
+        network=run.network and settings.RUN_NETWORK == "host",
     )
 
 

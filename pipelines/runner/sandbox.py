@@ -62,8 +62,10 @@ def confine(
     writable: Iterable[Path],
     read_only: Iterable[Path],
     user: RunUser | None,
+    network: bool = False,
 ) -> list[str]:
-    """`command` as bubblewrap runs it, seeing only the system and the folders given.
+    """`command` as bubblewrap runs it, seeing only the system and the folders given, and
+    with `network` the host's network (RUN_NETWORK=host), else only its own loopback.
 
     /tmp is the sandbox's own, in memory (TMPDIR points into the workspace, on disk); it
     comes first, so a workspace below the host's /tmp is bound inside it.
@@ -73,7 +75,7 @@ def confine(
         "--die-with-parent",
         "--new-session",
         "--unshare-pid",
-        "--unshare-net",
+        *([] if network else ["--unshare-net"]),
         "--unshare-ipc",
         "--unshare-uts",
         "--unshare-cgroup-try",
@@ -103,7 +105,7 @@ def ancestors(paths: list[Path]) -> list[Path]:
     """The folders above the bound paths, outermost first. bubblewrap would make them with
     the host's modes, and a home folder's 0700 would shut the run's user out of them."""
     found = {parent for path in paths for parent in path.parents if parent != Path("/")}
-    return sorted(found, key=lambda folder: len(folder.parts))
+    return sorted(found, key=lambda folder: (len(folder.parts), folder))
 
 
 def as_user(user: RunUser) -> list[str]:

@@ -160,6 +160,7 @@ def test_a_body_shaped_as_api_md_reaches_every_field_of_the_form(make):
         evaluation_path="test",
         parameters={"epochs": "2"},
         gpu=True,
+        network=False,
         timeout=60,
         schedule=schedule,
     )
@@ -186,6 +187,7 @@ def test_the_openapi_body_names_the_forms_fields_and_each_group_as_one_object():
         "evaluation_path": {"type": "string"},
         "parameters": {"type": "object"},
         "gpu": {"type": "boolean"},
+        "network": {"type": "boolean"},
         "timeout": {"type": "integer"},
         "schedule": {"type": "object"},
     }

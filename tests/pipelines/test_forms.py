@@ -29,6 +29,14 @@ LATER = (timezone.now() + timedelta(days=60)).strftime("%Y-%m-%dT%H:%M")
 # (the API body's changes, the screen's changed fields, the field, the message)
 RULES = [
     (
+        {"network": True},
+        {"network": "on"},
+        "network",
+        "Runs on this service have no network: their sandbox keeps the service's own hosts "
+        "out of reach and offers no other way out. The operator may set RUN_NETWORK=host to "
+        "give runs that ask for it the host's network.",
+    ),
+    (
         {"parameters": {"bad name": "1"}},
         {"param_name": ["artifacts_directory", "bad name"], "param_value": ["artifacts", "1"]},
         "parameters",
@@ -278,3 +286,13 @@ def test_a_timeout_may_reach_the_services_run_timeout_and_no_further(
     accepted = post_api(owner, project, api_body(version, data, {"timeout": 3600}))
     assert accepted.status_code == 201
     assert Pipeline.objects.get().time_limit == 3600
+
+
+def test_a_pipeline_may_ask_for_the_network_where_the_operator_gives_the_hosts(
+    project, owner, version, data, settings
+):
+    settings.RUN_NETWORK = "host"
+    answer = post_api(owner, project, api_body(version, data, {"network": True}))
+    assert answer.status_code == 201, answer.json()
+    assert answer.json()["network"] is True
+    assert Pipeline.objects.get().runs.get().network is True

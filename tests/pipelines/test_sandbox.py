@@ -1,0 +1,161 @@
+"""The sandbox itself, started for real with bubblewrap, without worker processes."""
+
+import os
+import pwd
+import socket
+import subprocess
+from pathlib import Path
+
+import pytest
+from django.utils import timezone
+
+from pipelines.models import Run, Status
+from pipelines.runner import sandbox
+from pipelines.runner.run import run_pipeline
+from pipelines.runner.workspace import RunUser
+from tests.pipelines.builders import snapshotting_pipeline
+
+PYTHON = "/usr/bin/python3"
+FLOWER = b"sepal_length,sepal_width,petal_length,petal_width,species\n5.1,3.5,1.4,0.2,setosa\n"
+
+
+@pytest.fixture
+def user() -> RunUser | None:
+    """Who the code runs as: nobody when the tests run as root, else the tests' own user."""
+    if os.geteuid() != 0:
+        return None
+    entry = pwd.getpwnam("nobody")
+    return RunUser(entry.pw_name, entry.pw_uid, entry.pw_gid)
+
+
+@pytest.fixture
+def folders(tmp_path):
+    """A writable folder and a read-only one holding a file, below a private folder."""
+    tmp_path.chmod(0o700)
+    writable, read_only = tmp_path / "out", tmp_path / "data"
+    writable.mkdir()
+    read_only.mkdir()
+    (read_only / "a.csv").write_text("1,2\n")
+    if os.geteuid() == 0:
+        os.chown(writable, 65534, 65534)
+    return writable, read_only
+
+
+def in_sandbox(code: str, folders, user, network: bool = False) -> subprocess.CompletedProcess:
+    writable, read_only = folders
+    command = sandbox.confine(
+        [PYTHON, "-c", code],
+        cwd=writable,
+        writable=[writable],
+        read_only=[read_only],
+        user=user,
+        network=network,
+    )
+    return subprocess.run(command, capture_output=True, text=True, timeout=60)
+
+
+def outcome_of(action: str) -> str:
+    """Python that prints 'allowed' or the name of the error the action raised."""
+    return f"""
+import os, pathlib, socket
+try:
+    {action}
+    print("allowed")
+except OSError as error:
+    print(type(error).__name__)
+"""
+
+
+@pytest.mark.parametrize(
+    ("action", "expected"),
+    [
+        ("open('a.txt', 'w').write('x')", "allowed"),
+        ("pathlib.Path(os.environ['READ_ONLY'], 'a.csv').read_text()", "allowed"),
+        ("open(os.path.join(os.environ['READ_ONLY'], 'a.csv'), 'a')", "denied"),
+        ("open(os.path.join(os.environ['READ_ONLY'], 'new'), 'w')", "denied"),
+        ("open('/etc/planted', 'w')", "denied"),
+        ("open('/usr/planted', 'w')", "denied"),
+        ("os.listdir(os.path.dirname(os.environ['READ_ONLY']) + '/..')", "allowed"),
+    ],
+)
+def test_the_code_writes_only_where_it_may(folders, user, action, expected, monkeypatch):
+    monkeypatch.setenv("READ_ONLY", str(folders[1]))
+    result = in_sandbox(outcome_of(action), folders, user).stdout.strip()
+    assert result == expected if expected == "allowed" else result.endswith("Error"), result
+
+
+def test_the_code_sees_none_of_the_hosts_files_beside_what_it_was_given(folders, user):
+    code = "import os; print(sorted(os.listdir(os.environ.get('TOP', '/'))))"
+    listed = in_sandbox(code, folders, user).stdout
+    outside = Path(folders[0]).parent
+    assert "'root'" not in listed and "'home'" not in listed and "'var'" not in listed
+    nested = in_sandbox(f"import os; print(sorted(os.listdir('{outside}')))", folders, user)
+    assert nested.stdout.strip() == "['data', 'out']"
+
+
+def test_the_code_runs_unprivileged_and_sees_only_its_own_processes(folders, user):
+    code = "import os; print(os.getuid(), len([p for p in os.listdir('/proc') if p.isdigit()]))"
+    uid, processes = in_sandbox(code, folders, user).stdout.split()
+    assert int(uid) == (65534 if user else os.getuid())
+    assert int(processes) <= 2
+
+
+def test_the_code_has_no_network_unless_given_the_hosts(folders, user):
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        port = server.getsockname()[1]
+        action = f"socket.create_connection(('127.0.0.1', {port}), timeout=2)"
+        assert in_sandbox(outcome_of(action), folders, user).stdout.strip() != "allowed"
+        given = in_sandbox(outcome_of(action), folders, user, network=True)
+        assert given.stdout.strip() == "allowed"
+
+
+def test_a_sandbox_that_cannot_start_says_why(monkeypatch, user):
+    monkeypatch.setattr(sandbox, "bwrap", lambda: "/nonexistent/bwrap")
+    sandbox.check.cache_clear()
+    with pytest.raises(sandbox.SandboxUnavailable, match="cannot start on this worker"):
+        sandbox.check(user)
+    sandbox.check.cache_clear()
+
+
+def test_a_root_worker_without_a_run_user_is_refused(monkeypatch):
+    monkeypatch.setattr(os, "geteuid", lambda: 0)
+    sandbox.check.cache_clear()
+    with pytest.raises(sandbox.SandboxUnavailable, match="needs RUN_AS_USER"):
+        sandbox.check(None)
+    sandbox.check.cache_clear()
+
+
+def test_the_folders_above_what_is_bound_are_opened_to_the_run_user():
+    paths = [Path("/root/.pyenv/versions/3.12.1"), Path("/root/work/run/data")]
+    assert sandbox.ancestors(paths) == [
+        Path("/root"),
+        Path("/root/.pyenv"),
+        Path("/root/work"),
+        Path("/root/.pyenv/versions"),
+        Path("/root/work/run"),
+    ]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    ("sandboxed", "network", "line"),
+    [
+        (False, False, sandbox.NOT_ISOLATED),
+        (True, True, "This run asked for the network, which this worker does not give"),
+    ],
+)
+def test_a_run_says_in_its_first_lines_what_it_may_reach(
+    project, owner, settings, tmp_path, sandboxed, network, line
+):
+    settings.WORKER_DIR = str(tmp_path / "worker")
+    settings.RUN_SANDBOX = sandboxed
+    if not sandboxed:
+        settings.RUN_AS_USER = ""  # unconfined, nobody could not reach this test's Python
+    pipeline = snapshotting_pipeline(project, owner, {"train/a.csv": FLOWER})
+    run = pipeline.runs.get()
+    Run.objects.filter(id=run.id).update(network=network, queued_at=timezone.now())
+    run_pipeline(run.id)
+    run.refresh_from_db()
+    assert run.status == Status.SUCCESSFUL, run.error
+    lines = list(run.log_lines.order_by("n").values_list("text", flat=True))
+    assert lines[1].startswith(line)
