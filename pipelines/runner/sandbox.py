@@ -83,6 +83,11 @@ def confine(
         "/proc",
         "--dev",
         "/dev",
+        # Shared memory of its own: multiprocessing's locks (joblib, data loaders) need it.
+        "--perms",
+        "1777",
+        "--tmpfs",
+        "/dev/shm",  # noqa: S108  # nosec B108 - the sandbox's own
         "--tmpfs",
         "/tmp",  # noqa: S108  # nosec B108 - the sandbox's own
     ]

@@ -100,6 +100,12 @@ def test_the_code_runs_unprivileged_and_sees_only_its_own_processes(folders, use
     assert int(processes) <= 2
 
 
+def test_the_code_may_use_multiprocessing_locks_in_shared_memory_of_its_own(folders, user):
+    code = "import multiprocessing; multiprocessing.Lock(); print('locked')"
+    result = in_sandbox(code, folders, user)
+    assert result.stdout.strip() == "locked", result.stderr
+
+
 def test_the_code_has_no_network_unless_given_the_hosts(folders, user):
     with socket.create_server(("127.0.0.1", 0)) as server:
         port = server.getsockname()[1]
