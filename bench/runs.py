@@ -1,4 +1,6 @@
-"""1. The overhead of one run, and 6. the throughput of many, against the user's code alone."""
+"""1. The overhead of one run, and 6. the throughput of many, against the user's code alone.
+
+The overhead's last rows, what the run's sandbox adds, are in bench/sandboxing.py."""
 
 import subprocess
 import time
@@ -18,17 +20,22 @@ POLL = 0.005
 
 
 def overhead(bench: Bench) -> list[Row]:
+    from bench.sandboxing import bubblewrap_alone, sandbox_rows
+
     project = bench.project("Runs")
     data = flowers(bench, project)
     version = example_package(bench, project, "flowers-stdlib")
     api = api_client(bench)
-    with bench.workers("overhead"):
+    with bench.workers("overhead", RUN_SANDBOX="on") as folder:
         run_through_api(api, project, version, data)  # builds the environment once
         service, direct = paired(
             bench.repeats(10),
             lambda: None,
             lambda: run_through_api(api, project, version, data),
             directly(bench, version, FLOWERS / "train"),
+        )
+        sandbox = sandbox_rows(
+            bench, folder, lambda: started_through_api(api, project, version, data)
         )
     return [
         Row(
@@ -46,6 +53,8 @@ def overhead(bench: Bench) -> list[Row]:
             [run - alone for run, alone in zip(service, direct, strict=True)],
             target=OVERHEAD_TARGET,
         ),
+        *sandbox,
+        bubblewrap_alone(bench),
     ]
 
 
@@ -110,6 +119,11 @@ def api_client(bench: Bench):
 
 def run_through_api(api, project, version, data):
     """Create a training pipeline that runs now, through the API; the run once successful."""
+    return finished([started_through_api(api, project, version, data)])[0]
+
+
+def started_through_api(api, project, version, data) -> int:
+    """Create a training pipeline that runs now, through the API; its run's id."""
     import json
 
     body = {
@@ -123,7 +137,7 @@ def run_through_api(api, project, version, data):
     url = f"/api/v1/projects/{project.id}/pipelines"
     response = api.post(url, json.dumps(body), content_type="application/json")
     assert response.status_code == 201, response.content
-    return finished([response.json()["runs"][0]["id"]])[0]
+    return response.json()["runs"][0]["id"]
 
 
 def finished(run_ids: list[int], timeout: float = 600) -> list:
