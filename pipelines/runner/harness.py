@@ -81,6 +81,7 @@ def die_with_worker(worker_pid: int) -> None:
 
 def main() -> int:
     spec = json.loads(Path(sys.argv[1]).read_text())
+    os.environ.update(spec.get("env", {}))  # in the sandbox, the run's variables come here
     if "worker_pid" in spec:
         die_with_worker(spec["worker_pid"])
     sys.path.insert(0, os.getcwd())

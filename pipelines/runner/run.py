@@ -21,10 +21,12 @@ from pipelines.runner.heartbeat import Heartbeat
 from pipelines.runner.logs import RunLog
 from pipelines.runner.publish import prepare, publish, upload_artifacts
 from pipelines.runner.stage import Staged, stage
-from pipelines.runner.workspace import Workspace, run_user
+from pipelines.runner.workspace import RunUser, Workspace, run_user
 
 logger = logging.getLogger(__name__)
 HARNESS = Path(__file__).with_name("harness.py")
+# What the sandbox starts with: the service's own values, none of them the user's.
+SANDBOX_VARIABLES = ["PATH", "HOME", "TMPDIR", "LANG", "PYTHONDONTWRITEBYTECODE", "VIRTUAL_ENV"]
 
 
 def host_name() -> str:
@@ -141,29 +143,40 @@ def mark_packaging(run: Run, log: RunLog) -> None:
 
 def execute_harness(run: Run, workspace: Workspace, python: Path, log: RunLog) -> Outcome:
     spec = harness_spec(run, workspace)
-    workspace.spec.write_text(json.dumps(spec))
+    env = user_environment(run, workspace, python, spec)
     (workspace.root / "harness.py").write_text(HARNESS.read_text())
     command = [str(python), "-u", str(workspace.root / "harness.py"), str(workspace.spec)]
     log.system(f"Calling the {run.type} steps of train.Main.")
     log.flush()
-    env = user_environment(run, workspace, python, spec)
     user, artifacts = run_user(), Path(env["artifacts_directory"])
     workspace.hand_over(user, artifacts)
     if sandbox.enabled():
         sandbox.check(user)
-        command = confined(run, command, workspace, python, artifacts, user)
-        user = None  # the sandbox itself switches to the user
+        # The run's own variables (its parameters: LD_PRELOAD, say) must never reach bwrap
+        # or setpriv, which start as root: the harness sets them, once it is the user.
+        spec["env"], env = env, {name: env[name] for name in SANDBOX_VARIABLES}
+        command = confined(run, command, workspace, python, artifacts, user, env)
+        env, user = {"PATH": "/usr/bin:/bin"}, None  # the sandbox itself switches to the user
+    workspace.spec.write_text(json.dumps(spec))
     outcome = execute(run, command, workspace.package, env, run.time_limit, log, user)
     outcome.result = workspace.read_result()
     return outcome
 
 
 def confined(
-    run: Run, command: list[str], workspace: Workspace, python: Path, artifacts: Path, user
+    run: Run,
+    command: list[str],
+    workspace: Workspace,
+    python: Path,
+    artifacts: Path,
+    user: RunUser | None,
+    env: dict[str, str],
 ) -> list[str]:
     """The harness in the run's sandbox: what it writes, and what it only reads."""
     return sandbox.confine(
         command,
+        env=env,
+        gpu=run.gpu,
         cwd=workspace.package,
         writable=[*workspace.writable, artifacts],
         read_only=[

@@ -13,6 +13,7 @@ a user namespace of its own, without capabilities.
 """
 
 import functools
+import glob
 import os
 import shutil
 import subprocess
@@ -37,9 +38,11 @@ ETC = [
     "/etc/mime.types",
     "/etc/nsswitch.conf",
     "/etc/passwd",
-    "/etc/pki",
+    "/etc/pki/ca-trust",
+    "/etc/pki/tls/certs",
     "/etc/resolv.conf",
-    "/etc/ssl",
+    "/etc/ssl/certs",
+    "/etc/ssl/openssl.cnf",
 ]
 NOT_ISOLATED = (
     "This run is not isolated (RUN_SANDBOX=off): its code can reach everything the worker's "
@@ -62,7 +65,9 @@ def confine(
     writable: Iterable[Path],
     read_only: Iterable[Path],
     user: RunUser | None,
+    env: dict[str, str] | None = None,
     network: bool = False,
+    gpu: bool = False,
 ) -> list[str]:
     """`command` as bubblewrap runs it, seeing only the system and the folders given, and
     with `network` the host's network (RUN_NETWORK=host), else only its own loopback.
@@ -72,6 +77,7 @@ def confine(
     """
     sandbox = [
         bwrap(),
+        "--clearenv",
         "--die-with-parent",
         "--new-session",
         "--unshare-pid",
@@ -100,10 +106,23 @@ def confine(
         sandbox += ["--ro-bind", str(path), str(path)]
     for path in writable:
         sandbox += ["--bind", str(path), str(path)]
-    sandbox += ["--chdir", str(cwd)]
+    if gpu:
+        sandbox += gpu_devices()
+    for name, value in (env or {}).items():
+        sandbox += ["--setenv", name, value]
+    # What bubblewrap made (/, the folders above the binds) stays read-only to the code.
+    sandbox += ["--remount-ro", "/", "--chdir", str(cwd)]
     if user is None:
-        return [*sandbox, "--unshare-user", "--cap-drop", "ALL", "--", *command]
+        isolated = ["--unshare-user", "--disable-userns", "--cap-drop", "ALL"]
+        return [*sandbox, *isolated, "--", *command]
     return [*sandbox, "--", *as_user(user), *command]
+
+
+def gpu_devices() -> list[str]:
+    """What CUDA reads: the NVIDIA devices and the system's device tree (read-only)."""
+    devices = sorted(glob.glob("/dev/nvidia*")) + sorted(glob.glob("/dev/dri/*"))
+    bound = [arg for device in devices for arg in ["--dev-bind", device, device]]
+    return [*bound, "--ro-bind-try", "/sys", "/sys"]
 
 
 def ancestors(paths: list[Path]) -> list[Path]:

@@ -12,6 +12,9 @@ from pathlib import Path
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+# A result is a score or an error with a short traceback; anything larger is not the harness's.
+RESULT_MAX_BYTES = 1024 * 1024
+
 
 @dataclass(frozen=True)
 class RunUser:
@@ -95,7 +98,8 @@ class Workspace:
         except OSError:
             return {}
         with os.fdopen(handle) as result:
-            if not stat.S_ISREG(os.fstat(handle).st_mode):
+            found = os.fstat(handle)
+            if not stat.S_ISREG(found.st_mode) or found.st_size > RESULT_MAX_BYTES:
                 return {}
             return json.loads(result.read() or "{}")
 
