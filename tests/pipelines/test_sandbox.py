@@ -76,6 +76,7 @@ except OSError as error:
         ("open('/etc/planted', 'w')", "denied"),
         ("open('/usr/planted', 'w')", "denied"),
         ("os.listdir(os.path.dirname(os.environ['READ_ONLY']) + '/..')", "allowed"),
+        ("open('/etc/resolv.conf').read(); os.listdir('/etc/ssl')", "allowed"),
     ],
 )
 def test_the_code_writes_only_where_it_may(folders, user, action, expected, monkeypatch):
