@@ -3,6 +3,10 @@
 Environments live on each worker, are built once under a file lock (one builder
 per host at a time) and are reused by hash. uv builds them when it is present,
 else venv and pip.
+
+Creating the environment runs no package code; installing may (a requirement without a
+wheel is built from source by its own setup code), so with the sandbox on it runs in one:
+the index reachable, only the environment and a build folder of its own writable.
 """
 
 import fcntl
@@ -17,6 +21,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from django.conf import settings
+
+from pipelines.runner import sandbox
+from pipelines.runner.workspace import RunUser, give, run_user
 
 READY_MARKER = ".ready"
 LAST_LINES = 25
@@ -98,6 +105,7 @@ def uv_executable() -> str | None:
 def build(root: Path, interpreter: str, requirements: str) -> None:
     uv = uv_executable()
     if uv:
+        uv = os.path.realpath(uv)  # the sandbox shows the binary itself, not a link to it
         install(
             [uv, "venv", "--quiet", "--python", interpreter, str(root)],
             [uv, "pip", "install", "--python", str(root / "bin" / "python"), "--compile-bytecode"],
@@ -118,7 +126,48 @@ def install(create: list[str], pip: list[str], root: Path, requirements: str) ->
     if requirements.strip():
         listed = root / "requirements.txt"
         listed.write_text(requirements)
-        installer_run([*pip, "-r", str(listed)])
+        command = [*pip, "-r", str(listed)]
+        if sandbox.enabled():
+            confined_install(command, root)
+        else:
+            installer_run(command)
+
+
+def confined_install(command: list[str], root: Path) -> None:
+    """The install in a sandbox, as RUN_AS_USER when the worker is root.
+
+    Its cache is a folder of its own, removed afterwards: the worker's shared cache would
+    let one project's build plant a wheel that another project's environment installs.
+    """
+    user, program = run_user(), Path(command[0])
+    sandbox.check(user)
+    folder = Path(settings.WORKER_DIR) / "builds" / root.name
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    if user is not None:
+        give(root, user, with_files=True)
+        give(folder, user, with_files=True)
+    try:
+        installer_run(
+            sandbox.confine(
+                command,
+                cwd=folder,
+                writable=[root, folder],
+                read_only=[
+                    sandbox.python_home(root / "bin" / "python"),
+                    *([] if root in program.parents else [program]),  # uv, not pip
+                    *installer_paths(),
+                ],
+                user=user,
+                network=True,
+            ),
+            builder_environment(folder),
+        )
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+        if user is not None:
+            # Back to the worker, so no later run's user can change the environment.
+            give(root, RunUser("worker", os.geteuid(), os.getegid()), with_files=True)
 
 
 # The installer may need the host's index, proxy and certificate settings, never its secrets.
@@ -151,8 +200,39 @@ def installer_environment() -> dict[str, str]:
     }
 
 
-def installer_run(command: list[str]) -> None:
-    env = installer_environment()
+def installer_paths() -> list[Path]:
+    """Files and folders the installer's settings name (certificates, local indexes),
+    which a sandboxed installer must see; the system's own are visible already."""
+    named = [
+        Path(value)
+        for name, value in installer_environment().items()
+        if name not in {"PATH", *BUILD_VARIABLES} and value.startswith("/")
+    ]
+    return [path for path in named if path.exists() and not visible(path)]
+
+
+def visible(path: Path) -> bool:
+    shown = [Path(folder) for folder in sandbox.SYSTEM + sandbox.ETC]
+    return any(path == folder or folder in path.parents for folder in shown)
+
+
+# Where a sandboxed install keeps its home, caches and temporary files, in its own folder.
+BUILD_VARIABLES = {
+    "HOME": "",
+    "TMPDIR": "",
+    "UV_CACHE_DIR": "cache",
+    "PIP_CACHE_DIR": "cache",
+}
+
+
+def builder_environment(folder: Path) -> dict[str, str]:
+    own = {name: str(folder / below) for name, below in BUILD_VARIABLES.items()}
+    # The cache is another mount than the environment: uv would try to link, then copy.
+    return {**installer_environment(), **own, "UV_LINK_MODE": "copy"}
+
+
+def installer_run(command: list[str], env: dict[str, str] | None = None) -> None:
+    env = env or installer_environment()
     try:
         result = subprocess.run(
             command,

@@ -96,6 +96,11 @@ def confine(
         "/dev/shm",  # noqa: S108  # nosec B108 - the sandbox's own
         "--tmpfs",
         "/tmp",  # noqa: S108  # nosec B108 - the sandbox's own
+        # bubblewrap would make /etc 0700, shutting RUN_AS_USER out of the files below.
+        "--perms",
+        "0755",
+        "--dir",
+        "/etc",
     ]
     for path in SYSTEM + ETC:
         sandbox += ["--ro-bind-try", path, path]

@@ -1,5 +1,9 @@
+import io
+import os
 import subprocess
 import sys
+import tarfile
+from pathlib import Path
 
 import pytest
 
@@ -50,3 +54,59 @@ def test_a_failed_install_reports_the_installers_last_lines(worker_dir):
 def test_an_unknown_python_version_is_refused_clearly():
     with pytest.raises(EnvironmentBuildError, match="Python 3.99 is not available"):
         find_interpreter("3.99")
+
+
+PROBE_METADATA = "Metadata-Version: 2.1\nName: planting-probe\nVersion: 0.1\n"
+PLANTING_BACKEND = """
+import pathlib, zipfile
+
+for target in {targets!r}:
+    try:
+        pathlib.Path(target).write_text("planted")
+    except OSError:
+        pass
+
+
+def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    name = "planting_probe-0.1-py3-none-any.whl"
+    info = "planting_probe-0.1.dist-info/"
+    with zipfile.ZipFile(pathlib.Path(wheel_directory) / name, "w") as wheel:
+        wheel.writestr("planting_probe.py", "")
+        wheel.writestr(info + "METADATA", {metadata!r})
+        wheel.writestr(info + "WHEEL", "Wheel-Version: 1.0\\nTag: py3-none-any\\n")
+        wheel.writestr(info + "RECORD", "")
+    return name
+"""
+
+
+def planting_sdist(index: Path, targets: list[Path]) -> None:
+    """A source distribution whose build backend writes to `targets` when it is loaded."""
+    files = {
+        "pyproject.toml": '[build-system]\nrequires = []\nbuild-backend = "backend"\n'
+        'backend-path = ["."]\n',
+        "backend.py": PLANTING_BACKEND.format(
+            targets=[str(target) for target in targets], metadata=PROBE_METADATA
+        ),
+        "PKG-INFO": PROBE_METADATA,
+    }
+    index.mkdir()
+    with tarfile.open(index / "planting_probe-0.1.tar.gz", "w:gz") as sdist:
+        for name, text in files.items():
+            data = text.encode()
+            member = tarfile.TarInfo(f"planting_probe-0.1/{name}")
+            member.size = len(data)
+            sdist.addfile(member, io.BytesIO(data))
+
+
+def test_a_source_build_writes_nothing_outside_its_sandbox(worker_dir, tmp_path, monkeypatch):
+    targets = [tmp_path / "planted", worker_dir / "planted"]
+    planting_sdist(tmp_path / "index", targets)
+    monkeypatch.setenv("UV_FIND_LINKS", str(tmp_path / "index"))
+    monkeypatch.setenv("UV_OFFLINE", "1")
+    python = ensure_environment(PYTHON, "planting-probe==0.1\n")
+    imported = subprocess.run([python, "-c", "import planting_probe"], capture_output=True)
+    assert imported.returncode == 0, imported.stderr
+    assert [target for target in targets if target.exists()] == []
+    owners = {entry.lstat().st_uid for entry in python.parent.parent.rglob("*")}
+    assert owners == {os.geteuid()}
+    assert not (worker_dir / "builds" / python.parent.parent.name).exists()

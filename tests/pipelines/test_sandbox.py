@@ -78,6 +78,7 @@ except OSError as error:
         ("open('/usr/planted', 'w')", "denied"),
         ("open('/planted', 'w')", "denied"),
         ("os.listdir(os.path.dirname(os.environ['READ_ONLY']) + '/..')", "allowed"),
+        ("open('/etc/resolv.conf').read(); os.listdir('/etc/ssl')", "allowed"),
     ],
 )
 def test_the_code_writes_only_where_it_may(folders, user, action, expected):
