@@ -147,10 +147,12 @@ def confined_install(command: list[str], root: Path) -> None:
     if user is not None:
         give(root, user, with_files=True)
         give(folder, user, with_files=True)
+    env = builder_environment(folder)
     try:
         installer_run(
             sandbox.confine(
                 command,
+                env=env,
                 cwd=folder,
                 writable=[root, folder],
                 read_only=[
@@ -161,7 +163,7 @@ def confined_install(command: list[str], root: Path) -> None:
                 user=user,
                 network=True,
             ),
-            builder_environment(folder),
+            {"PATH": "/usr/bin:/bin"},  # the sandbox gets `env` itself, set inside it
         )
     finally:
         shutil.rmtree(folder, ignore_errors=True)

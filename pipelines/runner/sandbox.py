@@ -96,17 +96,13 @@ def confine(
         "/dev/shm",  # noqa: S108  # nosec B108 - the sandbox's own
         "--tmpfs",
         "/tmp",  # noqa: S108  # nosec B108 - the sandbox's own
-        # bubblewrap would make /etc 0700, shutting RUN_AS_USER out of the files below.
-        "--perms",
-        "0755",
-        "--dir",
-        "/etc",
     ]
+    read_only, writable = list(read_only), list(writable)
+    shown = [Path(path) for path in ETC if os.path.exists(path)] + [*read_only, *writable]
+    for folder in ancestors(shown):
+        sandbox += ["--perms", "0755", "--dir", str(folder)]
     for path in SYSTEM + ETC:
         sandbox += ["--ro-bind-try", path, path]
-    read_only, writable = list(read_only), list(writable)
-    for folder in ancestors([*read_only, *writable]):
-        sandbox += ["--perms", "0755", "--dir", str(folder)]
     for path in read_only:
         sandbox += ["--ro-bind", str(path), str(path)]
     for path in writable:
@@ -131,8 +127,8 @@ def gpu_devices() -> list[str]:
 
 
 def ancestors(paths: list[Path]) -> list[Path]:
-    """The folders above the bound paths, outermost first. bubblewrap would make them with
-    the host's modes, and a home folder's 0700 would shut the run's user out of them."""
+    """The folders above the bound paths, outermost first. bubblewrap would make them 0700
+    (or with a home folder's 0700), shutting the run's user out of what is below them."""
     found = {parent for path in paths for parent in path.parents if parent != Path("/")}
     return sorted(found, key=lambda folder: (len(folder.parts), folder))
 
