@@ -2,8 +2,11 @@
 
 import os
 import pwd
+import shutil
 import socket
 import subprocess
+import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -19,40 +22,61 @@ PYTHON = "/usr/bin/python3"
 FLOWER = b"sepal_length,sepal_width,petal_length,petal_width,species\n5.1,3.5,1.4,0.2,setosa\n"
 
 
-@pytest.fixture
-def user() -> RunUser | None:
-    """Who the code runs as: nobody when the tests run as root, else the tests' own user."""
-    if os.geteuid() != 0:
-        return None
-    entry = pwd.getpwnam("nobody")
-    return RunUser(entry.pw_name, entry.pw_uid, entry.pw_gid)
+@dataclass
+class Worker:
+    """How a worker starts the sandbox: as root, which switches to the run's user inside, or
+    as an ordinary account, which sandboxes in a user namespace of its own."""
+
+    user: RunUser | None  # whom the sandbox switches to (root workers only)
+    starts_as: dict  # how subprocess starts bubblewrap
+    writable: Path
+    read_only: Path
+    uid: int  # whom the code runs as, seen from outside
 
 
-@pytest.fixture
-def folders(tmp_path):
-    """A writable folder and a read-only one holding a file, below a private folder."""
-    tmp_path.chmod(0o700)
-    writable, read_only = tmp_path / "out", tmp_path / "data"
-    writable.mkdir()
-    read_only.mkdir()
-    (read_only / "a.csv").write_text("1,2\n")
-    if os.geteuid() == 0:
-        os.chown(writable, 65534, 65534)
-    return writable, read_only
+NOBODY = pwd.getpwnam("nobody")
 
 
-def in_sandbox(code: str, folders, user, network: bool = False) -> subprocess.CompletedProcess:
-    writable, read_only = folders
+@pytest.fixture(params=["root", "ordinary"])
+def worker(request, tmp_path) -> Worker:
+    """A worker of either kind, with a writable folder and a read-only one holding a file."""
+    root = os.geteuid() == 0
+    if request.param == "root" and not root:
+        pytest.skip("a worker running as root needs the tests to run as root")
+    if request.param == "ordinary" and root:
+        # An ordinary account can bind only what it reaches: a folder of its own in /tmp.
+        top = Path(tempfile.mkdtemp(prefix="aicenter-sandbox-"))
+        request.addfinalizer(lambda: shutil.rmtree(top, ignore_errors=True))
+        top.chmod(0o755)
+        starts_as = {"user": NOBODY.pw_uid, "group": NOBODY.pw_gid, "extra_groups": []}
+    else:
+        top, starts_as = tmp_path, {}
+        top.chmod(0o700)  # private to the worker
+    found = Worker(None, starts_as, top / "out", top / "data", NOBODY.pw_uid)
+    found.writable.mkdir()
+    found.read_only.mkdir()
+    (found.read_only / "a.csv").write_text("1,2\n")
+    if request.param == "root":
+        found.user = RunUser(NOBODY.pw_name, NOBODY.pw_uid, NOBODY.pw_gid)
+    if root:
+        for path in [found.writable, found.read_only, found.read_only / "a.csv"]:
+            os.chown(path, NOBODY.pw_uid, NOBODY.pw_gid)
+    else:
+        found.uid = os.getuid()
+    return found
+
+
+def in_sandbox(code: str, worker: Worker, network: bool = False) -> subprocess.CompletedProcess:
     command = sandbox.confine(
         [PYTHON, "-c", code],
-        cwd=writable,
-        writable=[writable],
-        read_only=[read_only],
-        user=user,
-        env={"READ_ONLY": str(read_only)},
+        cwd=worker.writable,
+        writable=[worker.writable],
+        read_only=[worker.read_only],
+        user=worker.user,
+        env={"READ_ONLY": str(worker.read_only)},
         network=network,
     )
-    return subprocess.run(command, capture_output=True, text=True, timeout=60)
+    return subprocess.run(command, capture_output=True, text=True, timeout=60, **worker.starts_as)
 
 
 def outcome_of(action: str) -> str:
@@ -81,43 +105,44 @@ except OSError as error:
         ("open('/etc/resolv.conf').read(); os.listdir('/etc/ssl')", "allowed"),
     ],
 )
-def test_the_code_writes_only_where_it_may(folders, user, action, expected):
-    result = in_sandbox(outcome_of(action), folders, user).stdout.strip()
+def test_the_code_writes_only_where_it_may(worker, action, expected):
+    result = in_sandbox(outcome_of(action), worker).stdout.strip()
     assert result == expected if expected == "allowed" else result.endswith("Error"), result
 
 
-def test_the_code_sees_none_of_the_hosts_files_beside_what_it_was_given(folders, user):
+def test_the_code_sees_none_of_the_hosts_files_beside_what_it_was_given(worker):
     code = "import os; print(sorted(os.listdir(os.environ.get('TOP', '/'))))"
-    listed = in_sandbox(code, folders, user).stdout
-    outside = Path(folders[0]).parent
+    listed = in_sandbox(code, worker).stdout
+    outside = worker.writable.parent
     assert "'root'" not in listed and "'home'" not in listed and "'var'" not in listed
-    nested = in_sandbox(f"import os; print(sorted(os.listdir('{outside}')))", folders, user)
+    nested = in_sandbox(f"import os; print(sorted(os.listdir('{outside}')))", worker)
     assert nested.stdout.strip() == "['data', 'out']"
 
 
-def test_the_code_runs_unprivileged_and_sees_only_its_own_processes(folders, user):
+def test_the_code_runs_unprivileged_and_sees_only_its_own_processes(worker):
     code = "import os; print(os.getuid(), len([p for p in os.listdir('/proc') if p.isdigit()]))"
-    uid, processes = in_sandbox(code, folders, user).stdout.split()
-    assert int(uid) == (65534 if user else os.getuid())
+    uid, processes = in_sandbox(code, worker).stdout.split()
+    assert int(uid) == worker.uid
     assert int(processes) <= 2
 
 
-def test_the_code_may_use_multiprocessing_locks_in_shared_memory_of_its_own(folders, user):
+def test_the_code_may_use_multiprocessing_locks_in_shared_memory_of_its_own(worker):
     code = "import multiprocessing; multiprocessing.Lock(); print('locked')"
-    result = in_sandbox(code, folders, user)
+    result = in_sandbox(code, worker)
     assert result.stdout.strip() == "locked", result.stderr
 
 
-def test_the_code_has_no_network_unless_given_the_hosts(folders, user):
+def test_the_code_has_no_network_unless_given_the_hosts(worker):
     with socket.create_server(("127.0.0.1", 0)) as server:
         port = server.getsockname()[1]
         action = f"socket.create_connection(('127.0.0.1', {port}), timeout=2)"
-        assert in_sandbox(outcome_of(action), folders, user).stdout.strip() != "allowed"
-        given = in_sandbox(outcome_of(action), folders, user, network=True)
+        assert in_sandbox(outcome_of(action), worker).stdout.strip() != "allowed"
+        given = in_sandbox(outcome_of(action), worker, network=True)
         assert given.stdout.strip() == "allowed"
 
 
-def test_a_sandbox_that_cannot_start_says_why(monkeypatch, user):
+def test_a_sandbox_that_cannot_start_says_why(monkeypatch):
+    user = RunUser(NOBODY.pw_name, NOBODY.pw_uid, NOBODY.pw_gid) if os.geteuid() == 0 else None
     monkeypatch.setattr(sandbox, "bwrap", lambda: "/nonexistent/bwrap")
     sandbox.check.cache_clear()
     with pytest.raises(sandbox.SandboxUnavailable, match="cannot start on this worker"):
