@@ -97,11 +97,15 @@ def confine(
         "--tmpfs",
         "/tmp",  # noqa: S108  # nosec B108 - the sandbox's own
     ]
+    for path in SYSTEM:
+        sandbox += ["--ro-bind-try", path, path]
+    for folder in masked():
+        sandbox += ["--tmpfs", str(folder)]
     read_only, writable = list(read_only), list(writable)
     shown = [Path(path) for path in ETC if os.path.exists(path)] + [*read_only, *writable]
     for folder in ancestors(shown):
         sandbox += ["--perms", "0755", "--dir", str(folder)]
-    for path in SYSTEM + ETC:
+    for path in ETC:
         sandbox += ["--ro-bind-try", path, path]
     for path in read_only:
         sandbox += ["--ro-bind", str(path), str(path)]
@@ -124,6 +128,14 @@ def gpu_devices() -> list[str]:
     devices = sorted(glob.glob("/dev/nvidia*")) + sorted(glob.glob("/dev/dri/*"))
     bound = [arg for device in devices for arg in ["--dev-bind", device, device]]
     return [*bound, "--ro-bind-try", "/sys", "/sys"]
+
+
+def masked() -> list[Path]:
+    """The service's own folders that a system folder shown to the code would show too (a
+    service installed under /usr/src, say): they are hidden behind empty ones."""
+    service = {Path(settings.BASE_DIR), Path(settings.DATA_DIR), Path(settings.WORKER_DIR)}
+    shown = [Path(folder) for folder in SYSTEM]
+    return sorted(folder for folder in service if any(top in folder.parents for top in shown))
 
 
 def ancestors(paths: list[Path]) -> list[Path]:

@@ -158,6 +158,16 @@ def test_a_root_worker_without_a_run_user_is_refused(monkeypatch):
     sandbox.check.cache_clear()
 
 
+def test_the_services_folders_are_hidden_where_a_system_folder_holds_them(settings):
+    settings.BASE_DIR = Path("/usr/src/aicenter")
+    settings.DATA_DIR = Path("/usr/src/aicenter/var")
+    assert sandbox.masked() == [Path("/usr/src/aicenter"), Path("/usr/src/aicenter/var")]
+    command = sandbox.confine(["/bin/true"], cwd=Path("/"), writable=[], read_only=[], user=None)
+    hidden = command.index("/usr/src/aicenter")
+    assert command[hidden - 1] == "--tmpfs"
+    assert command.index("/usr") < hidden  # after /usr is shown, so it hides what is in it
+
+
 def test_the_folders_above_what_is_bound_are_opened_to_the_run_user():
     paths = [Path("/root/.pyenv/versions/3.12.1"), Path("/root/work/run/data")]
     assert sandbox.ancestors(paths) == [
