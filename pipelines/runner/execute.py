@@ -157,13 +157,44 @@ def guarded(action):
 
 
 def terminate(process) -> None:
-    """SIGTERM to the group, then SIGKILL once the grace period is over."""
-    signal_group(process.pid, signal.SIGTERM)
+    """SIGTERM to the run's code, then SIGKILL once the grace period is over."""
+    signal_code(process, signal.SIGTERM)
     try:
         process.wait(timeout=settings.KILL_GRACE_SECONDS)
     except subprocess.TimeoutExpired:
         signal_group(process.pid, signal.SIGKILL)
         process.wait()
+
+
+def signal_code(process: subprocess.Popen, signum: int) -> None:
+    """Signal the harness's process group; in the sandbox, the processes of the code itself.
+
+    There the harness runs in a session of its own below bubblewrap and the sandbox's init
+    (which ignores what it has no handler for), and a signal to bubblewrap would end the
+    whole sandbox at once.
+    """
+    if Path(process.args[0]).name != "bwrap":
+        signal_group(process.pid, signum)
+        return
+    for code in descendants(process.pid)[1:]:  # all but the sandbox's init
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(code, signum)
+
+
+def descendants(pid: int) -> list[int]:
+    """Processes below `pid`, breadth first, found through /proc."""
+    children: dict[int, list[int]] = {}
+    for stat_file in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent = int(stat_file.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(parent, []).append(int(stat_file.parent.name))
+    found, frontier = [], children.get(pid, [])
+    while frontier:
+        found += frontier
+        frontier = [child for parent in frontier for child in children.get(parent, [])]
+    return found
 
 
 def end_group(pgid: int) -> None:

@@ -14,7 +14,7 @@ import pytest
 from django.conf import settings
 
 from aicenter.store import get_store
-from pipelines.models import Status
+from pipelines.models import Run, Status
 from tests.factories import api_client
 from tests.integration.conftest import wait_for
 from tests.integration.test_runs import FAST, finished, started_run
@@ -108,6 +108,25 @@ class Main:
 """
 
 
+GRACEFUL = """\
+import os, signal, sys, time
+from pathlib import Path
+
+def stop(*_):
+    Path(os.environ["artifacts_directory"], "stopped.txt").write_text("saved before stopping")
+    sys.exit(1)
+
+class Main:
+    def train(self, training_directory):
+        signal.signal(signal.SIGTERM, stop)
+        print("ready", flush=True)
+        time.sleep(600)
+
+    def save(self):
+        pass
+"""
+
+
 def run_user_processes() -> list[int]:
     """Processes of the account runs execute as (nobody), on the whole machine."""
     found = []
@@ -183,4 +202,21 @@ def test_killing_a_run_ends_every_process_it_started(workers, project, owner, as
     wait_for(lambda: len(run_user_processes()) >= 2, what="the run and its daemon to start")
     api.post(f"/api/v1/projects/{project.id}/runs/{run_id}/kill")
     assert finished(run_id, timeout=30).status == Status.KILLED
+    wait_for(lambda: not run_user_processes(), timeout=10, what="every process of the run to end")
+
+
+def test_a_killed_runs_code_gets_sigterm_and_its_grace_first(workers, project, owner, as_root):
+    workers.start(**FAST)
+    version = package_version_with(project, owner, GRACEFUL)
+    data = dataset_with(project, "tiny", {"train/a.csv": b"1,2\n"})
+    api = api_client(owner)
+    run_id = started_run(api, project, version, input_dataset=data.id)
+    run = wait_for(
+        lambda: Run.objects.filter(id=run_id, log_lines__text="ready").first(),
+        what="the run's code to start",
+    )
+    api.post(f"/api/v1/projects/{project.id}/runs/{run.id}/kill")
+    assert finished(run.id, timeout=30).status == Status.KILLED
+    stopped = f"runs/{run.id}/artifacts/stopped.txt"
+    assert get_store().get_bytes(stopped) == b"saved before stopping"
     wait_for(lambda: not run_user_processes(), timeout=10, what="every process of the run to end")
