@@ -193,30 +193,32 @@ def test_a_runs_code_reaches_its_workspace_and_nothing_else(
     wait_for(lambda: not run_user_processes(), timeout=10, what="the run's daemon to end")
 
 
-def test_killing_a_run_ends_every_process_it_started(workers, project, owner, as_root):
+def started_package(workers, project, owner, code: str) -> int:
+    """A run of a package of `code` on tiny data, on a worker started for it."""
     workers.start(**FAST)
-    version = package_version_with(project, owner, LINGERING)
+    version = package_version_with(project, owner, code)
     data = dataset_with(project, "tiny", {"train/a.csv": b"1,2\n"})
-    api = api_client(owner)
-    run_id = started_run(api, project, version, input_dataset=data.id)
-    wait_for(lambda: len(run_user_processes()) >= 2, what="the run and its daemon to start")
-    api.post(f"/api/v1/projects/{project.id}/runs/{run_id}/kill")
-    assert finished(run_id, timeout=30).status == Status.KILLED
+    return started_run(api_client(owner), project, version, input_dataset=data.id)
+
+
+def killed(owner, run: Run) -> None:
+    api_client(owner).post(f"/api/v1/projects/{run.project_id}/runs/{run.id}/kill")
+    assert finished(run.id, timeout=30).status == Status.KILLED
     wait_for(lambda: not run_user_processes(), timeout=10, what="every process of the run to end")
 
 
+def test_killing_a_run_ends_every_process_it_started(workers, project, owner, as_root):
+    run_id = started_package(workers, project, owner, LINGERING)
+    wait_for(lambda: len(run_user_processes()) >= 2, what="the run and its daemon to start")
+    killed(owner, Run.objects.get(id=run_id))
+
+
 def test_a_killed_runs_code_gets_sigterm_and_its_grace_first(workers, project, owner, as_root):
-    workers.start(**FAST)
-    version = package_version_with(project, owner, GRACEFUL)
-    data = dataset_with(project, "tiny", {"train/a.csv": b"1,2\n"})
-    api = api_client(owner)
-    run_id = started_run(api, project, version, input_dataset=data.id)
+    run_id = started_package(workers, project, owner, GRACEFUL)
     run = wait_for(
         lambda: Run.objects.filter(id=run_id, log_lines__text="ready").first(),
         what="the run's code to start",
     )
-    api.post(f"/api/v1/projects/{project.id}/runs/{run.id}/kill")
-    assert finished(run.id, timeout=30).status == Status.KILLED
+    killed(owner, run)
     stopped = f"runs/{run.id}/artifacts/stopped.txt"
     assert get_store().get_bytes(stopped) == b"saved before stopping"
-    wait_for(lambda: not run_user_processes(), timeout=10, what="every process of the run to end")
