@@ -10,8 +10,8 @@ numpy==2.1.0
 scikit-learn>=1.5
 
 pandas[performance]>=2 ; python_version < "3.13"  # markers and comments
---index-url https://pypi.org/simple
--i https://pypi.org/simple
+--index-url https://index.example.com/simple
+-i https://index.example.com/simple
 --extra-index-url=https://mirror.example.org/simple
 --find-links https://download.example.org/wheels/
 -f https://download.example.org/wheels/
