@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from django_q.models import OrmQ
+from django_q.brokers import get_broker
 from django_q.tasks import async_task
 
 from bench.sandboxing import bubblewrap_alone, queued_on
@@ -18,10 +18,15 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.mark.django_db
 def test_tasks_queued_on_a_cluster_go_to_its_queue_and_later_ones_to_the_default():
+    queues = [get_broker(), get_broker(list_key="unsandboxed-workers")]
+    for queue in queues:
+        queue.purge_queue()
     with queued_on("unsandboxed-workers"):
         async_task("math.floor", 1.5)
     async_task("math.floor", 2.5)
-    assert sorted(OrmQ.objects.values_list("key", flat=True)) == ["aicenter", "unsandboxed-workers"]
+    assert [queue.queue_size() for queue in queues] == [1, 1]
+    for queue in queues:
+        queue.purge_queue()
 
 
 def test_bubblewrap_alone_times_true_in_the_sandbox_against_true_alone(tmp_path):
