@@ -10,9 +10,11 @@ import socket
 from pathlib import Path
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import DatabaseError, connection
 
 from aicenter.store import STORE_ERRORS
+from pipelines.forms import check_artifacts_directory
 from pipelines.models import Run
 from pipelines.runner import sandbox
 from pipelines.runner.environments import ensure_environment
@@ -209,9 +211,18 @@ def harness_spec(run: Run, workspace: Workspace) -> dict:
     }
 
 
+def artifacts_folder(run: Run, workspace: Workspace) -> Path:
+    """Checked again here: a pipeline saved before the check may name a reserved folder."""
+    try:
+        check_artifacts_directory(run.parameters["artifacts_directory"])
+    except ValidationError as error:
+        raise StepFailed(f"The run cannot start: {error.messages[0]}") from None
+    return workspace.inside(run.parameters["artifacts_directory"])
+
+
 def user_environment(run: Run, workspace: Workspace, python: Path, spec: dict) -> dict[str, str]:
     """Parameters and the run's folders; none of the service's own settings or secrets."""
-    artifacts = workspace.inside(run.parameters["artifacts_directory"])
+    artifacts = artifacts_folder(run, workspace)
     artifacts.mkdir(parents=True, exist_ok=True)
     env = {
         **run.parameters,

@@ -219,3 +219,20 @@ def test_a_runs_own_variables_never_reach_the_programs_that_set_the_sandbox_up(
     # The loader would say so on stderr, had LD_DEBUG reached bwrap or setpriv (both root).
     assert "bwrap" not in logged and "setpriv" not in logged
     assert "initialize program" not in logged
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_run_whose_artifacts_folder_is_reserved_does_not_start(
+    project, owner, settings, tmp_path
+):
+    settings.WORKER_DIR = str(tmp_path / "worker")
+    pipeline = snapshotting_pipeline(project, owner, {"train/a.csv": FLOWER})
+    run = pipeline.runs.get()
+    # Saved before the folder was checked: the runner checks it again.
+    Run.objects.filter(id=run.id).update(
+        parameters={**run.parameters, "artifacts_directory": "data"}
+    )
+    run_pipeline(run.id)
+    run.refresh_from_db()
+    assert run.status == Status.FAILED
+    assert run.error.startswith("The run cannot start: artifacts_directory 'data' is reserved")
