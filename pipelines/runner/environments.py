@@ -163,7 +163,7 @@ def confined_install(command: list[str], root: Path) -> None:
                 user=user,
                 network=True,
             ),
-            {"PATH": "/usr/bin:/bin"},  # the sandbox gets `env` itself, set inside it
+            sandbox.LAUNCHER_ENVIRONMENT,
         )
     finally:
         shutil.rmtree(folder, ignore_errors=True)

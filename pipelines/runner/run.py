@@ -158,7 +158,7 @@ def execute_harness(run: Run, workspace: Workspace, python: Path, log: RunLog) -
         # or setpriv, which start as root: the harness sets them, once it is the user.
         spec["env"], env = env, {name: env[name] for name in SANDBOX_VARIABLES}
         command = confined(run, command, workspace, python, artifacts, user, env)
-        env, user = {"PATH": "/usr/bin:/bin"}, None  # the sandbox itself switches to the user
+        env, user = sandbox.LAUNCHER_ENVIRONMENT, None  # the sandbox switches to the user
     workspace.spec.write_text(json.dumps(spec))
     outcome = execute(run, command, workspace.package, env, run.time_limit, log, user)
     outcome.result = workspace.read_result()

@@ -44,6 +44,9 @@ ETC = [
     "/etc/ssl/certs",
     "/etc/ssl/openssl.cnf",
 ]
+# What bubblewrap itself is started with: it runs as root, so nothing of the run's own may
+# reach it (LD_PRELOAD, say); what the code gets is set inside, with confine(env=...).
+LAUNCHER_ENVIRONMENT = {"PATH": "/usr/bin:/bin"}
 NOT_ISOLATED = (
     "This run is not isolated (RUN_SANDBOX=off): its code can reach everything the worker's "
     "account can, the service's data and secrets included."
