@@ -43,7 +43,8 @@ class Workers:
         self.tmp_path = tmp_path
         self.processes: list[subprocess.Popen] = []
 
-    def start(self, name: str = "host-a", **variables) -> subprocess.Popen:
+    def start(self, name: str = "host-a", account=None, **variables) -> subprocess.Popen:
+        """A worker named `name`; `account` (a pwd entry) runs it as that user instead of ours."""
         env = {
             **os.environ,
             "DATABASE_URL": database_url(connection.settings_dict),
@@ -55,6 +56,10 @@ class Workers:
             **{key: str(value) for key, value in variables.items()},
         }
         log = open(self.tmp_path / f"{name}.log", "ab")  # noqa: SIM115 - closed with the process
+        as_account = {}
+        if account is not None:
+            as_account = {"user": account.pw_uid, "group": account.pw_gid, "extra_groups": []}
+            env["HOME"] = env["AICENTER_WORKER_DIR"]
         process = subprocess.Popen(
             [sys.executable, "manage.py", "qcluster"],
             cwd=ROOT,
@@ -62,6 +67,7 @@ class Workers:
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            **as_account,
         )
         process.log = log
         self.processes.append(process)

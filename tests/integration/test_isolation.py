@@ -8,6 +8,10 @@ leaving a detached process behind.
 
 import json
 import os
+import pwd
+import shutil
+import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -127,36 +131,82 @@ class Main:
 """
 
 
-def run_user_processes() -> list[int]:
-    """Processes of the account runs execute as (nobody), on the whole machine."""
-    found = []
-    for status in Path("/proc").glob("[0-9]*/status"):
-        try:
-            uid_line = next(line for line in status.read_text().splitlines() if line[:4] == "Uid:")
-        except (OSError, StopIteration):
-            continue
-        if int(uid_line.split()[1]) == 65534:
-            found.append(int(status.parent.name))
-    return found
+@dataclass
+class WorkerKind:
+    """How the worker runs: as root, switching to RUN_AS_USER for the code, or as an
+    ordinary account, whose code runs as that account in a user namespace."""
+
+    name: str
+    code_uid: int  # whom the run's code runs as, seen from outside
+    start: dict = field(default_factory=dict)  # more arguments to Workers.start
+
+    def processes_of_runs(self) -> list[int]:
+        """Processes of the code's account inside a PID namespace, i.e. of some run."""
+        ours = os.readlink("/proc/self/ns/pid")
+        found = []
+        for status in Path("/proc").glob("[0-9]*/status"):
+            try:
+                uids = next(line for line in status.read_text().splitlines() if line[:4] == "Uid:")
+                namespace = os.readlink(status.parent / "ns" / "pid")
+            except (OSError, StopIteration):
+                continue
+            if int(uids.split()[1]) == self.code_uid and namespace != ours:
+                found.append(int(status.parent.name))
+        return found
 
 
-@pytest.fixture
-def as_root():
+def ordinary_account() -> pwd.struct_passwd:
+    """The account an ordinary worker runs as: ours, or the one CI names when we are root."""
     if os.geteuid() != 0:
-        pytest.skip("the worker switches to RUN_AS_USER only when it runs as root")
-    if run_user_processes():
-        pytest.skip("processes of user nobody already run on this machine")
+        return pwd.getpwuid(os.getuid())
+    name = os.environ.get("AICENTER_TEST_WORKER_USER")
+    if not name:
+        pytest.skip("set AICENTER_TEST_WORKER_USER to an account that can run this Python")
+    if settings.STORE["kind"] != "s3" or not settings.DATABASES["default"]["HOST"]:
+        pytest.skip("a worker of another account reaches the database and store over the network")
+    return pwd.getpwnam(name)
 
 
-def targets(worker_dir: Path, worker_pid: int) -> dict:
+def folder_of(account: pwd.struct_passwd) -> Path:
+    folder = Path(tempfile.mkdtemp(prefix="aicenter-worker-"))
+    os.chown(folder, account.pw_uid, account.pw_gid)
+    return folder
+
+
+@pytest.fixture(params=["root", "ordinary"])
+def worker_kind(request) -> WorkerKind:
+    if request.param == "root":
+        if os.geteuid() != 0:
+            pytest.skip("the worker switches to RUN_AS_USER only when it runs as root")
+        kind = WorkerKind("root", pwd.getpwnam("nobody").pw_uid)
+    else:
+        account = ordinary_account()
+        kind = WorkerKind("ordinary", account.pw_uid)
+        if os.geteuid() == 0:
+            folder = folder_of(account)
+            request.addfinalizer(lambda: shutil.rmtree(folder, ignore_errors=True))
+            worker_dir = folder / "host-a"
+            kind.start = {
+                "account": account,
+                "AICENTER_WORKER_DIR": worker_dir,
+                "AICENTER_DATA_DIR": folder / "data",
+            }
+    if kind.processes_of_runs():
+        pytest.skip("processes of the run account already run in a sandbox on this machine")
+    return kind
+
+
+def targets(kind: WorkerKind, worker_pid: int, web_url: str) -> dict:
     """What the probe tries to reach: the service's files, folders and ports."""
+    data_dir = Path(kind.start.get("AICENTER_DATA_DIR", settings.DATA_DIR))
+    worker_dir = Path(kind.start["AICENTER_WORKER_DIR"])
     files = {"secret_key": settings.DATA_DIR / "secret_key"}
-    folders = {"blob_cache": worker_dir / "blobs"}
+    folders = {"data_folder": data_dir, "blob_cache": worker_dir / "blobs"}
     if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
         files["database"] = settings.DATABASES["default"]["NAME"]
     if settings.STORE["kind"] == "local":
         folders["store"] = settings.STORE["root"]
-    ports = {"postgresql": 5432, "redis": 6379}
+    ports = {"postgresql": 5432, "redis": 6379, "web": int(web_url.rsplit(":", 1)[1])}
     if settings.STORE["kind"] == "s3":
         ports["store"] = int(settings.STORE["endpoint_url"].rsplit(":", 1)[1].strip("/"))
     return {
@@ -168,57 +218,66 @@ def targets(worker_dir: Path, worker_pid: int) -> dict:
     }
 
 
+def start_worker(workers, kind: WorkerKind):
+    kind.start.setdefault("AICENTER_WORKER_DIR", workers.tmp_path / "host-a")
+    return workers.start(**kind.start, **FAST)
+
+
 def test_a_runs_code_reaches_its_workspace_and_nothing_else(
-    workers, project, owner, tmp_path, as_root
+    workers, project, owner, worker_kind, live_server
 ):
-    worker = workers.start(**FAST)
+    worker = start_worker(workers, worker_kind)
     version = package_version_with(project, owner, PROBE)
     data = dataset_with(project, "tiny", {"train/a.csv": b"1,2\n"})
-    reach = targets(tmp_path / "host-a", worker.pid)
+    reach = targets(worker_kind, worker.pid, live_server.url)
     parameters = {"targets": json.dumps(reach)}
     api = api_client(owner)
     run = finished(started_run(api, project, version, input_dataset=data.id, parameters=parameters))
     assert run.status == Status.SUCCESSFUL, run.error
     seen = json.loads(get_store().get_bytes(f"runs/{run.id}/artifacts/seen.json"))
-    assert seen.pop("uid") == 65534
+    assert seen.pop("uid") == worker_kind.code_uid
     assert "SECRET_KEY" not in seen.pop("env")
     assert len(seen.pop("processes")) <= 3  # the sandbox's init, the harness, and ls
     assert seen.pop("read_data_file") == "allowed"
     assert [name.split("-")[0] for name in seen.pop("runs_visible")] == [str(run.id)]
     assert len(seen.pop("environments_visible")) == 1  # its own, of all those built here
+    # The folders above the workspace are the sandbox's own (below its own /tmp, for a worker
+    # folder in /tmp, where an ordinary worker's code owns them): only the host can tell.
+    seen.pop("write_worker_dir")
+    assert not list(Path(reach["worker"]).rglob("planted"))
     assert {probe: outcome for probe, outcome in seen.items() if outcome == "allowed"} == {}
     assert {f"read_{name}" for name in reach["files"]} <= seen.keys()
-    assert not list((tmp_path / "host-a").rglob("planted"))
+    assert {"connect_web", "list_data_folder"} <= seen.keys()
     assert run.produced_version.label == "1.1"
-    wait_for(lambda: not run_user_processes(), timeout=10, what="the run's daemon to end")
+    wait_for(lambda: not worker_kind.processes_of_runs(), timeout=10, what="the daemon to end")
 
 
-def started_package(workers, project, owner, code: str) -> int:
+def started_package(workers, kind: WorkerKind, project, owner, code: str) -> int:
     """A run of a package of `code` on tiny data, on a worker started for it."""
-    workers.start(**FAST)
+    start_worker(workers, kind)
     version = package_version_with(project, owner, code)
     data = dataset_with(project, "tiny", {"train/a.csv": b"1,2\n"})
     return started_run(api_client(owner), project, version, input_dataset=data.id)
 
 
-def killed(owner, run: Run) -> None:
+def killed(owner, kind: WorkerKind, run: Run) -> None:
     api_client(owner).post(f"/api/v1/projects/{run.project_id}/runs/{run.id}/kill")
     assert finished(run.id, timeout=30).status == Status.KILLED
-    wait_for(lambda: not run_user_processes(), timeout=10, what="every process of the run to end")
+    wait_for(lambda: not kind.processes_of_runs(), timeout=10, what="every process to end")
 
 
-def test_killing_a_run_ends_every_process_it_started(workers, project, owner, as_root):
-    run_id = started_package(workers, project, owner, LINGERING)
-    wait_for(lambda: len(run_user_processes()) >= 2, what="the run and its daemon to start")
-    killed(owner, Run.objects.get(id=run_id))
+def test_killing_a_run_ends_every_process_it_started(workers, project, owner, worker_kind):
+    run_id = started_package(workers, worker_kind, project, owner, LINGERING)
+    wait_for(lambda: len(worker_kind.processes_of_runs()) >= 2, what="the run and its daemon")
+    killed(owner, worker_kind, Run.objects.get(id=run_id))
 
 
-def test_a_killed_runs_code_gets_sigterm_and_its_grace_first(workers, project, owner, as_root):
-    run_id = started_package(workers, project, owner, GRACEFUL)
+def test_a_killed_runs_code_gets_sigterm_and_its_grace_first(workers, project, owner, worker_kind):
+    run_id = started_package(workers, worker_kind, project, owner, GRACEFUL)
     run = wait_for(
         lambda: Run.objects.filter(id=run_id, log_lines__text="ready").first(),
         what="the run's code to start",
     )
-    killed(owner, run)
+    killed(owner, worker_kind, run)
     stopped = f"runs/{run.id}/artifacts/stopped.txt"
     assert get_store().get_bytes(stopped) == b"saved before stopping"
