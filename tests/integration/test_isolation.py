@@ -6,11 +6,13 @@ workspace, to its staged data and to its environment; connecting to the host's s
 leaving a detached process behind.
 """
 
+import io
 import json
 import os
 import pwd
 import shutil
 import tempfile
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +25,7 @@ from tests.factories import api_client
 from tests.integration.conftest import wait_for
 from tests.integration.test_runs import FAST, finished, started_run
 from tests.pipelines.builders import dataset_with, package_version_with
+from tests.pipelines.test_environments import planting_sdist
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -88,9 +91,23 @@ class Main:
             },
         }
         leave_a_daemon()
+        artifacts = Path(os.environ["artifacts_directory"])
+        (artifacts / "key").symlink_to(target["files"]["secret_key"])
         Path("model.txt").write_text("trained")
+        Path("key").symlink_to(target["files"]["secret_key"])
         Path(os.environ["HOME"], "cache").write_text("ok")
         Path(os.environ["artifacts_directory"], "seen.json").write_text(json.dumps(seen))
+
+    def save(self):
+        pass
+"""
+
+BUILT_PACKAGE = """\
+import planting_probe
+
+class Main:
+    def train(self, training_directory):
+        pass
 
     def save(self):
         pass
@@ -141,16 +158,16 @@ class WorkerKind:
     start: dict = field(default_factory=dict)  # more arguments to Workers.start
 
     def processes_of_runs(self) -> list[int]:
-        """Processes of the code's account inside a PID namespace, i.e. of some run."""
-        ours = os.readlink("/proc/self/ns/pid")
+        """Processes of the code's account working in a run's folder of this worker."""
+        runs = Path(self.start["AICENTER_WORKER_DIR"], "runs")
         found = []
         for status in Path("/proc").glob("[0-9]*/status"):
             try:
                 uids = next(line for line in status.read_text().splitlines() if line[:4] == "Uid:")
-                namespace = os.readlink(status.parent / "ns" / "pid")
+                cwd = Path(os.readlink(status.parent / "cwd"))
             except (OSError, StopIteration):
                 continue
-            if int(uids.split()[1]) == self.code_uid and namespace != ours:
+            if int(uids.split()[1]) == self.code_uid and runs in cwd.parents:
                 found.append(int(status.parent.name))
         return found
 
@@ -191,8 +208,6 @@ def worker_kind(request) -> WorkerKind:
                 "AICENTER_WORKER_DIR": worker_dir,
                 "AICENTER_DATA_DIR": folder / "data",
             }
-    if kind.processes_of_runs():
-        pytest.skip("processes of the run account already run in a sandbox on this machine")
     return kind
 
 
@@ -218,9 +233,13 @@ def targets(kind: WorkerKind, worker_pid: int, web_url: str) -> dict:
     }
 
 
-def start_worker(workers, kind: WorkerKind):
-    kind.start.setdefault("AICENTER_WORKER_DIR", workers.tmp_path / "host-a")
-    return workers.start(**kind.start, **FAST)
+def worker_dir_of(workers, kind: WorkerKind) -> Path:
+    return Path(kind.start.setdefault("AICENTER_WORKER_DIR", workers.tmp_path / "host-a"))
+
+
+def start_worker(workers, kind: WorkerKind, **variables):
+    worker_dir_of(workers, kind)
+    return workers.start(**kind.start, **FAST, **variables)
 
 
 def test_a_runs_code_reaches_its_workspace_and_nothing_else(
@@ -249,7 +268,38 @@ def test_a_runs_code_reaches_its_workspace_and_nothing_else(
     assert {f"read_{name}" for name in reach["files"]} <= seen.keys()
     assert {"connect_web", "list_data_folder"} <= seen.keys()
     assert run.produced_version.label == "1.1"
+    # Links planted in the artifacts and the package publish nothing of the worker's.
+    stored = [found.key for found in get_store().list(f"runs/{run.id}/artifacts/")]
+    assert stored == [f"runs/{run.id}/artifacts/seen.json"]
+    assert "key" not in package_files(run.produced_version)
+    logged = "\n".join(run.log_lines.values_list("text", flat=True))
+    assert "key" in logged and "it is a link" in logged
     wait_for(lambda: not worker_kind.processes_of_runs(), timeout=10, what="the daemon to end")
+
+
+def package_files(version) -> list[str]:
+    with zipfile.ZipFile(io.BytesIO(get_store().get_bytes(version.zip_key))) as package:
+        return package.namelist()
+
+
+def test_a_packages_source_build_writes_nothing_outside_its_build_folder(
+    workers, project, owner, worker_kind
+):
+    index = Path(tempfile.mkdtemp(prefix="aicenter-index-"))
+    index.chmod(0o755)
+    try:
+        worker_dir = worker_dir_of(workers, worker_kind)
+        targets = [settings.DATA_DIR / "planted", index / "planted", worker_dir / "planted"]
+        planting_sdist(index / "sdists", targets)
+        start_worker(workers, worker_kind, UV_FIND_LINKS=index / "sdists", UV_OFFLINE=1)
+        requirements = {"requirements.txt": "planting-probe==0.1\n"}
+        version = package_version_with(project, owner, BUILT_PACKAGE, **requirements)
+        data = dataset_with(project, "tiny", {"train/a.csv": b"1,2\n"})
+        run = finished(started_run(api_client(owner), project, version, input_dataset=data.id))
+        assert run.status == Status.SUCCESSFUL, run.error
+        assert [target for target in targets if target.exists()] == []
+    finally:
+        shutil.rmtree(index, ignore_errors=True)
 
 
 def started_package(workers, kind: WorkerKind, project, owner, code: str) -> int:
