@@ -5,6 +5,7 @@ value stops start-up with a message a person can act on.
 """
 
 import contextlib
+import ipaddress
 import os
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -57,6 +58,19 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if raw is None:
         return default
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def env_networks(name: str) -> list[str]:
+    """Comma-separated address ranges (CIDR), checked at start-up."""
+    networks = env_list(name, [])
+    for network in networks:
+        try:
+            ipaddress.ip_network(network, strict=False)
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"{name} must list address ranges such as 10.1.2.0/24, not {network!r}."
+            ) from None
+    return networks
 
 
 def database_from_url(url: str, name: str = "DATABASE_URL") -> dict:

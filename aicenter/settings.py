@@ -16,6 +16,7 @@ from aicenter.env import (
     env_choice,
     env_int,
     env_list,
+    env_networks,
     env_str,
     private_dir,
     secret_key,
@@ -125,6 +126,8 @@ RUN_AS_USER = env_str("RUN_AS_USER", "nobody")
 RUN_SANDBOX = env_bool("RUN_SANDBOX", True)
 # "host" lets runs that ask for the network use the host's; "off" refuses them.
 RUN_NETWORK = env_choice("RUN_NETWORK", "off", ["off", "host"])
+# Private ranges the network gate opens all the same to environment builds (a private index).
+EGRESS_ALLOW = env_networks("EGRESS_ALLOW")
 ENVIRONMENT_BUILD_TIMEOUT = env_int("ENVIRONMENT_BUILD_TIMEOUT", 1800, minimum=10)
 RUN_LOG_MAX_BYTES = env_int("RUN_LOG_MAX_BYTES", 20 * 1024 * 1024, minimum=1024)
 # Empty lines cost a byte each but a row each: a flood of them is capped by count.

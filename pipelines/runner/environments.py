@@ -22,7 +22,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from pipelines.runner import sandbox
+from pipelines.runner import egress, sandbox
 from pipelines.runner.workspace import RunUser, give, run_user
 
 READY_MARKER = ".ready"
@@ -134,7 +134,8 @@ def install(create: list[str], pip: list[str], root: Path, requirements: str) ->
 
 
 def confined_install(command: list[str], root: Path) -> None:
-    """The install in a sandbox, as RUN_AS_USER when the worker is root.
+    """The install in a sandbox, as RUN_AS_USER when the worker is root, reaching the
+    package index through the network gate only: never the service's hosts.
 
     Its cache is a folder of its own, removed afterwards: the worker's shared cache would
     let one project's build plant a wheel that another project's environment installs.
@@ -147,24 +148,25 @@ def confined_install(command: list[str], root: Path) -> None:
     if user is not None:
         give(root, user, with_files=True)
         give(folder, user, with_files=True)
-    env = builder_environment(folder)
+    python = root / "bin" / "python"
     try:
-        installer_run(
-            sandbox.confine(
-                command,
-                env=env,
-                cwd=folder,
-                writable=[root, folder],
-                read_only=[
-                    sandbox.python_home(root / "bin" / "python"),
-                    *([] if root in program.parents else [program]),  # uv, not pip
-                    *installer_paths(),
-                ],
-                user=user,
-                network=True,
-            ),
-            sandbox.LAUNCHER_ENVIRONMENT,
-        )
+        with egress.gate() as gate, gate.explaining(EnvironmentBuildError):
+            installer_run(
+                sandbox.confine(
+                    gate.wrapped(python, command),
+                    env={**builder_environment(folder), **gate.environment()},
+                    cwd=folder,
+                    writable=[root, folder],
+                    read_only=[
+                        sandbox.python_home(python),
+                        *([] if root in program.parents else [program]),  # uv, not pip
+                        *installer_paths(),
+                        gate.folder,
+                    ],
+                    user=user,
+                ),
+                sandbox.LAUNCHER_ENVIRONMENT,
+            )
     finally:
         shutil.rmtree(folder, ignore_errors=True)
         if user is not None:

@@ -6,6 +6,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import pytest
 from django.utils import timezone
 
 from pipelines.models import Run, Status
-from pipelines.runner import sandbox
+from pipelines.runner import egress, sandbox
 from pipelines.runner.run import run_pipeline
 from pipelines.runner.workspace import RunUser
 from tests.pipelines.builders import snapshotting_pipeline
@@ -139,6 +140,57 @@ def test_the_code_has_no_network_unless_given_the_hosts(worker):
         assert in_sandbox(outcome_of(action), worker).stdout.strip() != "allowed"
         given = in_sandbox(outcome_of(action), worker, network=True)
         assert given.stdout.strip() == "allowed"
+
+
+TUNNEL = """
+import os, socket, sys
+for target in sys.argv[1:]:
+    with socket.create_connection(("127.0.0.1", 3128), timeout=10) as proxy:
+        proxy.sendall(f"CONNECT {target} HTTP/1.1\\r\\n\\r\\n".encode())
+        answer = proxy.recv(4096)
+        if answer.startswith(b"HTTP/1.1 200"):
+            proxy.sendall(b"ping")
+            answer = proxy.recv(4)
+        print(target, answer.split(b"\\r\\n")[0].decode(), os.environ["HTTPS_PROXY"])
+"""
+
+
+def test_the_network_gate_is_the_sandboxs_only_way_out(worker, settings):
+    settings.EGRESS_ALLOW = ["127.0.0.2/32"]
+    with (
+        socket.create_server(("127.0.0.2", 0)) as outside,
+        socket.create_server(("127.0.0.1", 0)) as service,
+        egress.gate() as gate,
+    ):
+        permitted = f"127.0.0.2:{outside.getsockname()[1]}"
+        refused = f"127.0.0.1:{service.getsockname()[1]}"
+        threading.Thread(target=lambda: echo_once(outside), daemon=True).start()
+        command = gate.wrapped(Path(PYTHON), [PYTHON, "-c", TUNNEL, permitted, refused])
+        result = subprocess.run(
+            sandbox.confine(
+                command,
+                cwd=worker.writable,
+                writable=[worker.writable],
+                read_only=[gate.folder],
+                user=worker.user,
+                env=gate.environment(),
+            ),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            **worker.starts_as,
+        )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        f"{permitted} ping {egress.PROXY}",
+        f"{refused} HTTP/1.1 403 Forbidden {egress.PROXY}",
+    ]
+
+
+def echo_once(server: socket.socket) -> None:
+    connection, _ = server.accept()
+    with connection:
+        connection.sendall(connection.recv(4))
 
 
 def test_a_sandbox_that_cannot_start_says_why(monkeypatch):
