@@ -124,9 +124,10 @@ WORKER_NAME = env_str("WORKER_NAME", "")
 RUN_AS_USER = env_str("RUN_AS_USER", "nobody")
 # Every run's code executes in a bubblewrap sandbox; off runs it unconfined (and says so).
 RUN_SANDBOX = env_bool("RUN_SANDBOX", True)
-# "host" lets runs that ask for the network use the host's; "off" refuses them.
-RUN_NETWORK = env_choice("RUN_NETWORK", "off", ["off", "host"])
-# Private ranges the network gate opens all the same to environment builds (a private index).
+# Runs that ask for the network: "gate" gives them HTTPS to public addresses through the
+# network gate, "host" the host's whole network; "off" refuses them.
+RUN_NETWORK = env_choice("RUN_NETWORK", "gate", ["off", "gate", "host"])
+# Private ranges the network gate opens all the same (a package index on the private network).
 EGRESS_ALLOW = env_networks("EGRESS_ALLOW")
 ENVIRONMENT_BUILD_TIMEOUT = env_int("ENVIRONMENT_BUILD_TIMEOUT", 1800, minimum=10)
 RUN_LOG_MAX_BYTES = env_int("RUN_LOG_MAX_BYTES", 20 * 1024 * 1024, minimum=1024)

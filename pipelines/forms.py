@@ -82,11 +82,10 @@ class PipelineForm(forms.Form):
 
     def clean_network(self) -> bool:
         wanted = self.cleaned_data["network"]
-        if wanted and settings.RUN_NETWORK != "host":
+        if wanted and settings.RUN_NETWORK == "off":
             raise forms.ValidationError(
-                "Runs on this service have no network: their sandbox keeps the service's "
-                "own hosts out of reach and offers no other way out. The operator may set "
-                "RUN_NETWORK=host to give runs that ask for it the host's network."
+                "Runs on this service have no network (RUN_NETWORK=off). The operator may "
+                "set RUN_NETWORK=gate to give runs that ask for it HTTPS to the Internet."
             )
         return wanted
 

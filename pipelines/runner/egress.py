@@ -158,10 +158,12 @@ class Server(socketserver.ThreadingUnixStreamServer):
 
     def __init__(self, path: str) -> None:
         self.rules = Rules()
-        self.refusals: list[str] = []
+        self.refusals: list[str] = []  # the first hundred
+        self.refused_count = 0
         super().__init__(path, Tunnel)
 
     def refused(self, reason: str) -> None:
+        self.refused_count += 1
         if len(self.refusals) < 100:
             self.refusals.append(reason)
 

@@ -7,6 +7,7 @@ import logging
 import math
 import os
 import socket
+from collections.abc import Iterator
 from pathlib import Path
 
 from django.conf import settings
@@ -16,7 +17,7 @@ from django.db import DatabaseError, connection
 from aicenter.store import STORE_ERRORS
 from pipelines.forms import check_artifacts_directory
 from pipelines.models import Run
-from pipelines.runner import sandbox
+from pipelines.runner import egress, sandbox
 from pipelines.runner.environments import ensure_environment
 from pipelines.runner.execute import Outcome, execute
 from pipelines.runner.heartbeat import Heartbeat
@@ -122,7 +123,25 @@ def step(doing: str):
 def network_line() -> str:
     if settings.RUN_NETWORK == "host":
         return "This run has the host's network (RUN_NETWORK=host), as its pipeline asks."
+    if settings.RUN_NETWORK == "gate":
+        return (
+            "This run reaches the Internet over HTTPS through the worker's network gate "
+            f"(HTTPS_PROXY={egress.PROXY}), never the service's hosts or private networks."
+        )
     return "This run asked for the network, which this worker does not give: it has none."
+
+
+@contextlib.contextmanager
+def gate_for(run: Run, log: RunLog) -> Iterator[egress.Gate | None]:
+    """The network gate of a sandboxed run that asks for the network, while it runs."""
+    if not (run.network and sandbox.enabled() and settings.RUN_NETWORK == "gate"):
+        yield None
+        return
+    with egress.gate() as gate:
+        yield gate
+    if gate.server.refusals:
+        count, first = gate.server.refused_count, gate.server.refusals[0]
+        log.system(f"The network gate refused {count} connection(s); the first: {first}")
 
 
 def reason(error: Exception) -> str:
@@ -144,8 +163,15 @@ def mark_packaging(run: Run, log: RunLog) -> None:
 
 
 def execute_harness(run: Run, workspace: Workspace, python: Path, log: RunLog) -> Outcome:
-    spec = harness_spec(run, workspace)
-    env = user_environment(run, workspace, python, spec)
+    with gate_for(run, log) as gate:
+        return execute_harness_with(run, workspace, python, log, gate)
+
+
+def execute_harness_with(
+    run: Run, workspace: Workspace, python: Path, log: RunLog, gate: egress.Gate | None
+) -> Outcome:
+    spec = harness_spec(run, workspace, gate)
+    env = user_environment(run, workspace, python, spec, gate)
     (workspace.root / "harness.py").write_text(HARNESS.read_text())
     command = [str(python), "-u", str(workspace.root / "harness.py"), str(workspace.spec)]
     log.system(f"Calling the {run.type} steps of train.Main.")
@@ -157,7 +183,7 @@ def execute_harness(run: Run, workspace: Workspace, python: Path, log: RunLog) -
         # The run's own variables (its parameters: LD_PRELOAD, say) must never reach bwrap
         # or setpriv, which start as root: the harness sets them, once it is the user.
         spec["env"], env = env, {name: env[name] for name in SANDBOX_VARIABLES}
-        command = confined(run, command, workspace, python, artifacts, user, env)
+        command = confined(run, command, workspace, python, artifacts, user, env, gate)
         env, user = sandbox.LAUNCHER_ENVIRONMENT, None  # the sandbox switches to the user
     workspace.spec.write_text(json.dumps(spec))
     outcome = execute(run, command, workspace.package, env, run.time_limit, log, user)
@@ -173,6 +199,7 @@ def confined(
     artifacts: Path,
     user: RunUser | None,
     env: dict[str, str],
+    gate: egress.Gate | None,
 ) -> list[str]:
     """The harness in the run's sandbox: what it writes, and what it only reads."""
     return sandbox.confine(
@@ -185,13 +212,14 @@ def confined(
             *workspace.readable,
             python.parent.parent,  # the environment
             sandbox.python_home(python),
+            *([gate.folder] if gate else []),
         ],
         user=user,
         network=run.network and settings.RUN_NETWORK == "host",
     )
 
 
-def harness_spec(run: Run, workspace: Workspace) -> dict:
+def harness_spec(run: Run, workspace: Workspace, gate: egress.Gate | None) -> dict:
     evaluation_staged = run.evaluation_dataset_id is not None
     if run.type == "full":
         training, evaluation = workspace.training_split, workspace.evaluation_split
@@ -208,6 +236,7 @@ def harness_spec(run: Run, workspace: Workspace) -> dict:
         # In the sandbox, its PID namespace ends with the worker; outside, the harness
         # watches for the worker's death itself.
         **({} if sandbox.enabled() else {"worker_pid": os.getpid()}),
+        **({"gate": str(gate.socket)} if gate else {}),
     }
 
 
@@ -220,7 +249,9 @@ def artifacts_folder(run: Run, workspace: Workspace) -> Path:
     return workspace.inside(run.parameters["artifacts_directory"])
 
 
-def user_environment(run: Run, workspace: Workspace, python: Path, spec: dict) -> dict[str, str]:
+def user_environment(
+    run: Run, workspace: Workspace, python: Path, spec: dict, gate: egress.Gate | None
+) -> dict[str, str]:
     """Parameters and the run's folders; none of the service's own settings or secrets."""
     artifacts = artifacts_folder(run, workspace)
     artifacts.mkdir(parents=True, exist_ok=True)
@@ -240,6 +271,8 @@ def user_environment(run: Run, workspace: Workspace, python: Path, spec: dict) -
     }
     if run.gpu and "CUDA_VISIBLE_DEVICES" in os.environ:
         env["CUDA_VISIBLE_DEVICES"] = os.environ["CUDA_VISIBLE_DEVICES"]
+    if gate:
+        env.update(gate.environment())
     return env
 
 

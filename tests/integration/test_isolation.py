@@ -11,7 +11,9 @@ import json
 import os
 import pwd
 import shutil
+import socket
 import tempfile
+import threading
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -108,6 +110,43 @@ import planting_probe
 class Main:
     def train(self, training_directory):
         pass
+
+    def save(self):
+        pass
+"""
+
+THROUGH_THE_GATE = """\
+import json, os, socket
+from pathlib import Path
+from urllib.parse import urlsplit
+
+proxy = urlsplit(os.environ["HTTPS_PROXY"])
+
+def tunnel(target):
+    with socket.create_connection((proxy.hostname, proxy.port), timeout=10) as connection:
+        connection.sendall(f"CONNECT {target} HTTP/1.1\\r\\n\\r\\n".encode())
+        answer = connection.recv(4096).split(b"\\r\\n")[0].decode()
+        if answer.endswith("200 Connection established"):
+            connection.sendall(b"ping")
+            return connection.recv(4).decode()
+        return answer
+
+def direct(target):
+    host, port = target.rsplit(":", 1)
+    try:
+        socket.create_connection((host, int(port)), timeout=2).close()
+        return "allowed"
+    except OSError as error:
+        return type(error).__name__
+
+class Main:
+    def train(self, training_directory):
+        targets = json.loads(os.environ["targets"])
+        seen = {
+            "tunnel": {name: tunnel(target) for name, target in targets.items()},
+            "direct": direct(targets["outside"]),
+        }
+        Path(os.environ["artifacts_directory"], "seen.json").write_text(json.dumps(seen))
 
     def save(self):
         pass
@@ -331,3 +370,52 @@ def test_a_killed_runs_code_gets_sigterm_and_its_grace_first(workers, project, o
     killed(owner, worker_kind, run)
     stopped = f"runs/{run.id}/artifacts/stopped.txt"
     assert get_store().get_bytes(stopped) == b"saved before stopping"
+
+
+def test_a_run_with_the_network_reaches_out_through_the_gate_only(
+    workers, project, owner, worker_kind, live_server
+):
+    with socket.create_server(("127.0.0.2", 0)) as outside:
+        threading.Thread(target=answer_pings, args=(outside,), daemon=True).start()
+        start_worker(workers, worker_kind, RUN_NETWORK="gate", EGRESS_ALLOW="127.0.0.2/32")
+        version = package_version_with(project, owner, THROUGH_THE_GATE)
+        data = dataset_with(project, "tiny", {"train/a.csv": b"1,2\n"})
+        web = live_server.url.rsplit(":", 1)[1]
+        reach = {
+            "outside": f"127.0.0.2:{outside.getsockname()[1]}",
+            "postgresql": "127.0.0.1:5432",
+            "redis": "localhost:6379",
+            "web": f"127.0.0.1:{web}",
+            "metadata": "169.254.169.254:80",
+        }
+        parameters = {"targets": json.dumps(reach)}
+        run_id = started_run(
+            api_client(owner),
+            project,
+            version,
+            input_dataset=data.id,
+            network=True,
+            parameters=parameters,
+        )
+        run = finished(run_id)
+    assert run.status == Status.SUCCESSFUL, run.error
+    seen = json.loads(get_store().get_bytes(f"runs/{run.id}/artifacts/seen.json"))
+    refused = "HTTP/1.1 403 Forbidden"
+    assert seen["tunnel"] == {
+        "outside": "pong",
+        "postgresql": refused,
+        "redis": refused,
+        "web": refused,
+        "metadata": refused,
+    }
+    assert seen["direct"] != "allowed"  # no network but through the gate
+    logged = "\n".join(run.log_lines.values_list("text", flat=True))
+    assert "through the worker's network gate" in logged
+    assert "The network gate refused 4 connection(s)" in logged
+
+
+def answer_pings(server: socket.socket) -> None:
+    connection, _ = server.accept()
+    with connection:
+        if connection.recv(4) == b"ping":
+            connection.sendall(b"pong")

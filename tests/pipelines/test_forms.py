@@ -29,14 +29,6 @@ LATER = (timezone.now() + timedelta(days=60)).strftime("%Y-%m-%dT%H:%M")
 # (the API body's changes, the screen's changed fields, the field, the message)
 RULES = [
     (
-        {"network": True},
-        {"network": "on"},
-        "network",
-        "Runs on this service have no network: their sandbox keeps the service's own hosts "
-        "out of reach and offers no other way out. The operator may set RUN_NETWORK=host to "
-        "give runs that ask for it the host's network.",
-    ),
-    (
         {"parameters": {"bad name": "1"}},
         {"param_name": ["artifacts_directory", "bad name"], "param_value": ["artifacts", "1"]},
         "parameters",
@@ -288,10 +280,30 @@ def test_a_timeout_may_reach_the_services_run_timeout_and_no_further(
     assert Pipeline.objects.get().time_limit == 3600
 
 
-def test_a_pipeline_may_ask_for_the_network_where_the_operator_gives_the_hosts(
-    project, owner, version, data, settings
+NO_NETWORK = (
+    "Runs on this service have no network (RUN_NETWORK=off). The operator may set "
+    "RUN_NETWORK=gate to give runs that ask for it HTTPS to the Internet."
+)
+
+
+def test_a_pipeline_asking_for_the_network_is_refused_where_runs_have_none(
+    project, owner, owner_client, version, data, settings
 ):
-    settings.RUN_NETWORK = "host"
+    settings.RUN_NETWORK = "off"
+    answer = post_api(owner, project, api_body(version, data, {"network": True}))
+    assert answer.status_code == 400
+    assert answer.json()["errors"] == [{"field": "network", "message": NO_NETWORK}]
+    url = reverse("pipelines:create", args=[project.id])
+    screen = owner_client.post(url, screen_fields(version, data, {"network": "on"}))
+    assert screen.context["form"].errors["network"] == [NO_NETWORK]
+    assert not Pipeline.objects.exists()
+
+
+@pytest.mark.parametrize("network", ["gate", "host"])
+def test_a_pipeline_may_ask_for_the_network_where_the_operator_gives_it(
+    project, owner, version, data, settings, network
+):
+    settings.RUN_NETWORK = network
     answer = post_api(owner, project, api_body(version, data, {"network": True}))
     assert answer.status_code == 201, answer.json()
     assert answer.json()["network"] is True
