@@ -100,3 +100,54 @@ class PeakDiskUse:
             self.peak = max(self.peak, folder_bytes(self.folder))
             if self._done.wait(0.001):
                 return
+
+
+class LargeBody:
+    """A multipart body of `size` bytes holding one file, made as the server reads it.
+
+    It counts what the server read, and how much the upload folder held at each read.
+    """
+
+    BOUNDARY = "large-body"
+
+    def __init__(self, size: int, upload_folder: Path, field: str = "file") -> None:
+        self.head = (
+            f"--{self.BOUNDARY}\r\n"
+            f'Content-Disposition: form-data; name="{field}"; filename="large.zip"\r\n'
+            "Content-Type: application/zip\r\n\r\n"
+        ).encode()
+        self.tail = f"\r\n--{self.BOUNDARY}--\r\n".encode()
+        self.size = size
+        self.upload_folder = upload_folder
+        self.read_bytes = 0
+        self.peak_spooled = 0
+
+    @property
+    def content_type(self) -> str:
+        return f"multipart/form-data; boundary={self.BOUNDARY}"
+
+    def environ(self) -> dict:
+        """What the test client needs to send this body instead of its own."""
+        return {
+            "wsgi.input": self,
+            "CONTENT_LENGTH": str(self.size),
+            "CONTENT_TYPE": self.content_type,
+        }
+
+    def read(self, size: int = -1) -> bytes:
+        self.peak_spooled = max(self.peak_spooled, folder_bytes(self.upload_folder))
+        left = self.size - self.read_bytes
+        size = left if size is None or size < 0 else min(size, left)
+        chunk = self._between(self.read_bytes, self.read_bytes + size)
+        self.read_bytes += size
+        return chunk
+
+    def readline(self, size: int = -1) -> bytes:
+        return self.read(size)
+
+    def _between(self, start: int, end: int) -> bytes:
+        """Bytes [start, end) of the head, the zeros of the file, then the tail."""
+        body_end = self.size - len(self.tail)
+        zeros = max(0, min(end, body_end) - max(start, len(self.head)))
+        tail = self.tail[max(start - body_end, 0) : max(end - body_end, 0)]
+        return self.head[start:end] + bytes(zeros) + tail
