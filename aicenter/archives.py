@@ -4,19 +4,28 @@ Every problem is collected, so a person can fix them all at once.
 """
 
 import stat
+import unicodedata
 import zipfile
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
+from aicenter.paths import ancestors, character_problem, shape_problem
+
 # What reading a member raises when its content does not match its header.
-UNREADABLE = (zipfile.BadZipFile, zlib.error, NotImplementedError, EOFError)
+# An encrypted member raises RuntimeError (a password is required).
+UNREADABLE = (zipfile.BadZipFile, zlib.error, NotImplementedError, EOFError, RuntimeError)
 READ_CHUNK = 1 << 20
 
 # A member that inflates more than this many times is treated as a zip bomb.
 SUSPICIOUS_RATIO = 100
 # Small members may compress well without being a threat.
 RATIO_FLOOR_BYTES = 1024 * 1024
+# Many small members add up: the whole archive is held to a ratio too. Ordinary CSVs and
+# text compress 5-20×, and below this total nothing large can come out of it anyway.
+SUSPICIOUS_ARCHIVE_RATIO = 200
+ARCHIVE_RATIO_FLOOR_BYTES = 100 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -24,6 +33,7 @@ class ArchiveLimits:
     max_entries: int
     max_uncompressed_bytes: int
     max_ratio: int = SUSPICIOUS_RATIO
+    max_archive_ratio: int = SUSPICIOUS_ARCHIVE_RATIO
 
 
 def open_zip(path) -> tuple[zipfile.ZipFile | None, list[str]]:
@@ -41,12 +51,7 @@ def archive_problems(archive: zipfile.ZipFile, limits: ArchiveLimits) -> list[st
         problems.append(
             f"The zip has {len(members)} entries; at most {limits.max_entries} are allowed."
         )
-    total = sum(member.file_size for member in members)
-    if total > limits.max_uncompressed_bytes:
-        problems.append(
-            f"The zip unpacks to {total:,} bytes; at most "
-            f"{limits.max_uncompressed_bytes:,} are allowed."
-        )
+    problems += size_problems(members, limits)
     seen = set()
     for member in members:
         problems.extend(member_problems(member, limits))
@@ -55,6 +60,24 @@ def archive_problems(archive: zipfile.ZipFile, limits: ArchiveLimits) -> list[st
             problems.append(f"{member.filename}: the name appears twice.")
         seen.add(name)
     return problems
+
+
+def size_problems(members: list[zipfile.ZipInfo], limits: ArchiveLimits) -> list[str]:
+    """The archive's declared total against the limit, and against what it was packed into."""
+    total = sum(member.file_size for member in members)
+    if total > limits.max_uncompressed_bytes:
+        return [
+            f"The zip unpacks to {total:,} bytes; at most "
+            f"{limits.max_uncompressed_bytes:,} are allowed."
+        ]
+    packed = max(sum(member.compress_size for member in members), 1)
+    if total > ARCHIVE_RATIO_FLOOR_BYTES and total / packed > limits.max_archive_ratio:
+        return [
+            f"The zip unpacks to {total:,} bytes from {packed:,}: it inflates "
+            f"{total // packed}× (more than {limits.max_archive_ratio}×), which looks like a "
+            "zip bomb."
+        ]
+    return []
 
 
 def member_problems(member: zipfile.ZipInfo, limits: ArchiveLimits) -> list[str]:
@@ -88,8 +111,50 @@ def path_problems(name: str) -> list[str]:
     return []
 
 
+def layout_problems(archive: zipfile.ZipFile) -> list[str]:
+    """Names a worker could not write as they are: the rules of every stored path, and no
+    name that is both a file and a folder. Unsafe names are archive_problems' to report."""
+    problems, files, folders = [], set(), set()
+    for member in archive.infolist():
+        if path_problems(member.filename):
+            continue
+        name = member.filename.removesuffix("/")
+        problem = character_problem(name) or shape_problem(name) or nfc_problem(name)
+        if problem:
+            problems.append(f"{shortened(name)}: {problem}")
+            continue
+        (folders if member.is_dir() else files).add(name)
+        folders.update(ancestors(name))
+    clashes = sorted(files & folders)
+    return problems + [f"{name}: the name is both a file and a folder." for name in clashes]
+
+
+def nfc_problem(name: str) -> str | None:
+    if unicodedata.normalize("NFC", name) != name:
+        return "the name is not in Unicode normal form C (NFC)."
+    return None
+
+
+def shortened(name: str, keep: int = 80) -> str:
+    return name if len(name) <= keep else f"{name[:keep]}…"
+
+
 def unreadable_member(member: zipfile.ZipInfo) -> str:
     return f"{member.filename}: the entry is damaged or cannot be read."
+
+
+def member_chunks(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> Iterator[bytes]:
+    """The member's bytes, counted: one byte past the size its header declares stops it.
+
+    Every limit is checked on the declared sizes, so these counts are what keep them.
+    """
+    left = member.file_size
+    with archive.open(member) as source:
+        while chunk := source.read(min(READ_CHUNK, left + 1)):
+            left -= len(chunk)
+            if left < 0:
+                raise zipfile.BadZipFile(f"{member.filename}: more bytes than its header says")
+            yield chunk
 
 
 def damaged_members(archive: zipfile.ZipFile) -> list[str]:
@@ -102,9 +167,8 @@ def damaged_members(archive: zipfile.ZipFile) -> list[str]:
         if member.is_dir():
             continue
         try:
-            with archive.open(member) as source:
-                while source.read(READ_CHUNK):
-                    pass
+            for _ in member_chunks(archive, member):
+                pass
         except UNREADABLE:
             problems.append(unreadable_member(member))
     return problems

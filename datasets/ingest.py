@@ -27,6 +27,7 @@ from aicenter.archives import (
     UNREADABLE,
     ArchiveLimits,
     archive_problems,
+    member_chunks,
     open_zip,
     path_problems,
     unreadable_member,
@@ -219,8 +220,7 @@ def stage_member(
     archive: zipfile.ZipFile, member: zipfile.ZipInfo, path: str, area: Path
 ) -> Staged:
     try:
-        with archive.open(member) as source:
-            return stage_chunks(path, iter(lambda: source.read(CHUNK), b""), area)
+        return stage_chunks(path, member_chunks(archive, member), area)
     except UNREADABLE:
         raise ValidationError(unreadable_member(member)) from None
 

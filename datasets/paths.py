@@ -5,16 +5,17 @@ never holds a name that could escape a folder when a run materialises it.
 """
 
 import mimetypes
-import re
 import unicodedata
 from collections.abc import Iterable
 
 from django.core.exceptions import ValidationError
 
-MAX_PATH_BYTES = 1024
-MAX_SEGMENT_BYTES = 255
-CONTROL = re.compile(r"[\x01-\x1f\x7f]")
-DRIVE = re.compile(r"^[A-Za-z]:")
+from aicenter.paths import (  # noqa: F401 (MAX_PATH_BYTES and ancestors are this module's too)
+    MAX_PATH_BYTES,
+    ancestors,
+    character_problem,
+    shape_problem,
+)
 
 
 def normalise_path(raw: str) -> str:
@@ -27,33 +28,6 @@ def normalise_path(raw: str) -> str:
     if problem is not None:
         raise ValidationError(f"{shown}: {problem}" if raw else problem)
     return path
-
-
-def character_problem(raw: str) -> str | None:
-    if not raw:
-        return "A path cannot be empty."
-    if "\0" in raw:
-        return "a path cannot contain a NUL character."
-    if CONTROL.search(raw):
-        return "a path cannot contain control characters."
-    if "\\" in raw:
-        return "use / between folders; a path cannot contain a backslash."
-    if raw.startswith("/") or DRIVE.match(raw):
-        return "the path is absolute; give it relative to the dataset's root."
-    return None
-
-
-def shape_problem(path: str) -> str | None:
-    if len(path.encode()) > MAX_PATH_BYTES:
-        return f"the path is longer than {MAX_PATH_BYTES:,} bytes."
-    for segment in path.split("/"):
-        if not segment:
-            return "the path has an empty segment (// or a trailing /)."
-        if segment in {".", ".."}:
-            return f"'{segment}' is not allowed in a path."
-        if len(segment.encode()) > MAX_SEGMENT_BYTES:
-            return f"the name {segment[:40]}… is longer than {MAX_SEGMENT_BYTES} bytes."
-    return None
 
 
 def normalise_folder(raw: str) -> str:
@@ -86,12 +60,6 @@ def join(folder: str, name: str) -> str:
 
 def parent(path: str) -> str:
     return path.rpartition("/")[0]
-
-
-def ancestors(path: str) -> list[str]:
-    """The folders above `path`, outermost first, without the root."""
-    parts = path.split("/")[:-1]
-    return ["/".join(parts[: index + 1]) for index in range(len(parts))]
 
 
 def breadcrumbs(path: str) -> list[tuple[str, str]]:

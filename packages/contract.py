@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from django.db import models
 
+from aicenter.archives import UNREADABLE, member_chunks, unreadable_member
 from packages.requirements import requirement_problems
 
 MAX_SOURCE_BYTES = 2 * 1024 * 1024
@@ -80,10 +81,12 @@ def read_source(archive: zipfile.ZipFile, contract: Contract, name: str) -> str 
         contract.problems.append(f"{name} is larger than {MAX_SOURCE_BYTES:,} bytes.")
         return None
     try:
-        return archive.read(member).decode("utf-8")
+        return b"".join(member_chunks(archive, member)).decode("utf-8")
     except UnicodeDecodeError:
         contract.problems.append(f"{name} is not UTF-8 text.")
-        return None
+    except UNREADABLE:
+        contract.problems.append(unreadable_member(member))
+    return None
 
 
 def main_class(source: str, filename: str, contract: Contract) -> ast.ClassDef | None:

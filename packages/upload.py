@@ -15,7 +15,13 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import Max
 
-from aicenter.archives import ArchiveLimits, archive_problems, damaged_members, open_zip
+from aicenter.archives import (
+    ArchiveLimits,
+    archive_problems,
+    damaged_members,
+    layout_problems,
+    open_zip,
+)
 from aicenter.models import EventKind, record_event
 from aicenter.store import STORE_ERRORS, get_store
 from packages.contract import check_contract
@@ -137,6 +143,11 @@ def register_version(
 @contextmanager
 def checked_zip(file: UploadedFile):
     """The upload on disk with its hash, once every check passed; else ValidationError."""
+    if hasattr(file, "temporary_file_path"):
+        # Django spooled it to disk already: check it where it lies instead of copying it.
+        path = Path(file.temporary_file_path())
+        yield inspect(path, *hash_file(path))
+        return
     with tempfile.TemporaryDirectory(dir=settings.FILE_UPLOAD_TEMP_DIR) as folder:
         path = Path(folder) / "package.zip"
         file.seek(0)
@@ -171,7 +182,7 @@ def inspect(path: Path, size: int, sha256: str) -> CheckedZip:
             max_entries=settings.PACKAGE_MAX_ENTRIES,
             max_uncompressed_bytes=settings.PACKAGE_MAX_UNCOMPRESSED_BYTES,
         )
-        problems = archive_problems(archive, limits)
+        problems = archive_problems(archive, limits) + layout_problems(archive)
         contract = check_contract(archive)
         problems += contract.problems
         if not problems:  # inflating every member is safe once the limits hold

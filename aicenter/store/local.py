@@ -1,5 +1,7 @@
-"""The local store: objects are files in a private folder; its downloads are signed links."""
+"""The local store: objects are files in a private folder; its downloads are opaque links."""
 
+import base64
+import json
 import os
 import shutil
 import uuid
@@ -7,8 +9,9 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from django.core import signing
+from cryptography.fernet import Fernet, InvalidToken
 from django.urls import reverse
+from django.utils.crypto import salted_hmac
 
 from aicenter.env import private_dir
 from aicenter.store.base import CHUNK, ObjectMissing, ObjectStore, OpenFile, StoredObject
@@ -23,6 +26,26 @@ from aicenter.store.keys import check_key, check_prefix
 
 DOWNLOAD_SALT = "aicenter.store.download"
 LOCAL_TMP = ".tmp"
+
+
+def _download_cipher() -> Fernet:
+    # From SECRET_KEY, so every web server of the service opens the links the others made.
+    key = salted_hmac(DOWNLOAD_SALT, "download links", algorithm="sha256").digest()
+    return Fernet(base64.urlsafe_b64encode(key))
+
+
+def download_token(key: str, filename: str) -> str:
+    """An encrypted claim on one object: a link shows neither its key nor its hash."""
+    claim = json.dumps({"k": key, "f": filename}).encode()
+    return _download_cipher().encrypt(claim).decode()
+
+
+def download_claim(token: str, max_age: int) -> dict[str, str]:
+    """The key and filename a token of download_token holds; InvalidToken if forged or expired."""
+    try:
+        return json.loads(_download_cipher().decrypt(token.encode(), ttl=max_age))
+    except ValueError:
+        raise InvalidToken from None
 
 
 def _copier(source: BinaryIO) -> Callable[[BinaryIO], None]:
@@ -155,8 +178,7 @@ class LocalStore(ObjectStore):
         _run_all(self.get_file, pairs)
 
     def download_url(self, key: str, filename: str) -> str:
-        token = signing.dumps({"k": check_key(key), "f": filename}, salt=DOWNLOAD_SALT)
-        return reverse("store-download", args=[token])
+        return reverse("store-download", args=[download_token(check_key(key), filename)])
 
     def check(self) -> None:
         probe = self._temp()

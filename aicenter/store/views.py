@@ -1,21 +1,21 @@
-"""The download view behind a local store's signed /store/<token> links."""
+"""The download view behind a local store's opaque /store/<token> links."""
 
+from cryptography.fernet import InvalidToken
 from django.conf import settings
-from django.core import signing
 from django.http import FileResponse, Http404, HttpRequest
 from django.views.decorators.http import require_safe
 
 from aicenter.store import get_store
 from aicenter.store.base import ObjectMissing
-from aicenter.store.local import DOWNLOAD_SALT, LocalStore
+from aicenter.store.local import LocalStore, download_claim
 
 
 @require_safe
 def download(request: HttpRequest, token: str) -> FileResponse:
     """Serve a local store's download_url; S3 stores hand out presigned URLs instead."""
     try:
-        claim = signing.loads(token, salt=DOWNLOAD_SALT, max_age=settings.STORE_URL_MAX_AGE)
-    except signing.BadSignature:  # SignatureExpired included
+        claim = download_claim(token, settings.STORE_URL_MAX_AGE)
+    except InvalidToken:  # forged, damaged or expired
         raise Http404("This download link is invalid or has expired.") from None
     store = get_store()
     if not isinstance(store, LocalStore):

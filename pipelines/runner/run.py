@@ -70,7 +70,7 @@ def run_pipeline(run_id: int) -> None:
             carry_out(run, workspace, log, staged)
     except Exception as error:
         logger.exception("Run %s failed", run.id)
-        end(run.fail, reason(error), log)
+        end(run.fail, without_worker_paths(reason(error), workspace), log)
     finally:
         clean_up(workspace, staged, log)
 
@@ -148,6 +148,13 @@ def reason(error: Exception) -> str:
     if isinstance(error, StepFailed | sandbox.SandboxUnavailable):
         return str(error)
     return f"{type(error).__name__}: {error}"
+
+
+def without_worker_paths(message: str, workspace: Workspace) -> str:
+    """The message with paths given relative to the workspace: where a worker keeps its
+    folders is the worker's business, not the run's readers'."""
+    message = message.replace(f"{workspace.root}/", "").replace(str(workspace.root), ".")
+    return message.replace(str(settings.WORKER_DIR), "<worker>")
 
 
 def reconnect_if_dropped() -> None:

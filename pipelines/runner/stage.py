@@ -8,6 +8,7 @@ from pathlib import Path
 
 from django.conf import settings
 
+from aicenter.archives import member_chunks
 from aicenter.store import get_store
 from datasets.models import Blob, Dataset, Snapshot
 from datasets.snapshots import take_snapshot
@@ -84,8 +85,9 @@ def extract_package(run: Run, workspace: Workspace) -> None:
                 continue
             target = workspace.package / name
             target.parent.mkdir(parents=True, exist_ok=True)
-            with archive.open(member) as source, open(target, "wb") as out:
-                shutil.copyfileobj(source, out)
+            with open(target, "wb") as out:
+                for chunk in member_chunks(archive, member):
+                    out.write(chunk)
     archive_path.unlink()
 
 

@@ -5,8 +5,11 @@ import os
 import pytest
 
 from aicenter.store import get_store
+from pipelines.models import Status
+from pipelines.runner.run import run_pipeline
 from pipelines.runner.stage import cache_path, stage_folder
-from tests.pipelines.builders import dataset_with
+from tests.factories import package_files, zip_bytes
+from tests.pipelines.builders import dataset_with, snapshotting_pipeline
 
 FILES = {"train/a.csv": b"a\n1\n", "train/deep/b.csv": b"b\n2\n", "test/c.csv": b"c\n3\n"}
 
@@ -49,3 +52,21 @@ def test_staging_fetches_only_the_contents_the_cache_lacks(project, worker_dir, 
     newer = dataset_with(project, "new", {"a.csv": b"old", "b.csv": b"new"})
     stage_folder(newer, "", tmp_path / "second")
     assert (tmp_path / "second" / "b.csv").read_bytes() == b"new"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_run_that_fails_at_staging_names_no_path_of_the_worker(project, owner, worker_dir):
+    pipeline = snapshotting_pipeline(project, owner, {"train/a.csv": b"a\n1\n"})
+    run = pipeline.runs.get()
+    # A version stored before package paths were checked at upload: no disk can hold the name.
+    long_name = "n" * 300 + ".py"
+    unwritable = zip_bytes({**package_files(), long_name: "x"})
+    get_store().put_bytes(run.package_version.zip_key, unwritable)
+    run_pipeline(run.id)
+    run.refresh_from_db()
+    logged = "\n".join(run.log_lines.values_list("text", flat=True))
+    assert run.status == Status.FAILED
+    assert f"File name too long: 'package/{long_name}'" in run.error
+    for shown in [run.error, logged]:
+        assert str(worker_dir) not in shown
+        assert "/runs/" not in shown
