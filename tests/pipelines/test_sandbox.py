@@ -233,17 +233,20 @@ def test_the_folders_above_what_is_bound_are_opened_to_the_run_user():
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize(
-    ("sandboxed", "network", "line"),
+    ("sandboxed", "network", "given", "line"),
     [
-        (False, False, sandbox.NOT_ISOLATED),
-        (True, True, "This run asked for the network, which this worker does not give"),
+        (False, False, "gate", sandbox.NOT_ISOLATED),
+        (True, True, "off", "This run asked for the network, which this worker does not give"),
+        (True, True, "gate", "This run reaches the Internet over HTTPS through the worker's"),
+        (True, True, "host", "This run has the host's network (RUN_NETWORK=host)"),
     ],
 )
 def test_a_run_says_in_its_first_lines_what_it_may_reach(
-    project, owner, settings, tmp_path, sandboxed, network, line
+    project, owner, settings, tmp_path, sandboxed, network, given, line
 ):
     settings.WORKER_DIR = str(tmp_path / "worker")
     settings.RUN_SANDBOX = sandboxed
+    settings.RUN_NETWORK = given
     if not sandboxed:
         settings.RUN_AS_USER = ""  # unconfined, nobody could not reach this test's Python
     pipeline = snapshotting_pipeline(project, owner, {"train/a.csv": FLOWER})
