@@ -11,6 +11,7 @@ import fcntl
 import os
 import shutil
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -82,11 +83,26 @@ def remove_blob(entry: Entry) -> bool:
     return True
 
 
-def trim_blob_cache(room_for: int = 0) -> int:
-    """Evict down to the cap, less `room_for` bytes about to be fetched; the bytes left."""
-    with host_lock(Path(settings.WORKER_DIR) / "blobs.lock"):
-        cap = max(settings.WORKER_CACHE_MAX_BYTES - room_for, 0)
-        return evict(cached_blobs(), cap, remove_blob)
+def trim_blob_cache() -> int:
+    """Evict down to the cap; the bytes left."""
+    with host_lock(blob_cache_lock()):
+        return evict(cached_blobs(), settings.WORKER_CACHE_MAX_BYTES, remove_blob)
+
+
+@contextmanager
+def room_in_cache(size: int) -> Iterator[bool]:
+    """Room made for `size` bytes about to be fetched, held until they are: fetches on one
+    host take turns, so together they never pass the cap. False when they cannot fit."""
+    with host_lock(blob_cache_lock()):
+        if size > settings.WORKER_CACHE_MAX_BYTES:
+            yield False
+            return
+        evict(cached_blobs(), settings.WORKER_CACHE_MAX_BYTES - size, remove_blob)
+        yield True
+
+
+def blob_cache_lock() -> Path:
+    return Path(settings.WORKER_DIR) / "blobs.lock"
 
 
 def environments() -> list[Entry]:

@@ -14,7 +14,7 @@ from aicenter.store import get_store
 from datasets.models import BATCH, Blob, Dataset, Snapshot
 from datasets.snapshots import take_snapshot
 from pipelines.models import Run
-from pipelines.runner.caches import trim_blob_cache
+from pipelines.runner.caches import room_in_cache
 from pipelines.runner.logs import RunLog
 from pipelines.runner.workspace import Workspace
 
@@ -102,7 +102,8 @@ def cached_file(sha256: str) -> str:
 
 
 # A blob can vanish from the cache between fetching and linking (another run on this host
-# evicted it); after this many fetches the rest comes straight from the store.
+# evicted it); after this many fetches, or when it cannot fit in the cache at all, what is
+# still lacking comes straight from the store into the workspace.
 FETCH_ATTEMPTS = 3
 
 
@@ -115,9 +116,8 @@ def materialise(files: list[tuple[str, str]], target: Path) -> None:
         (target / folder).mkdir(parents=True, exist_ok=True)
     lacking = link_from_cache(files, target)
     for _ in range(FETCH_ATTEMPTS):
-        if not lacking:
-            return
-        fetch_into_cache({sha256 for _, sha256 in lacking})
+        if not lacking or not fetch_into_cache({sha256 for _, sha256 in lacking}):
+            break
         lacking = link_from_cache(lacking, target)
     fetch_into_place(lacking, target)
 
@@ -144,14 +144,18 @@ def place(source: str, destination: str) -> None:
         os.utime(source)  # its last use, which eviction goes by
 
 
-def fetch_into_cache(contents: set[str]) -> None:
-    """Fetch after making room: the cache stays within its cap as it fills."""
-    trim_blob_cache(room_for=size_of(contents))
-    get_store().get_many([(Blob.key_for(sha256), cache_path(sha256)) for sha256 in contents])
-    for sha256 in contents:
-        # Read-only, so code that writes to a linked file cannot change the cache.
-        with contextlib.suppress(FileNotFoundError):
-            cache_path(sha256).chmod(0o444)
+def fetch_into_cache(contents: set[str]) -> bool:
+    """Fetch after making room, so the cache stays within its cap as it fills; False, and
+    nothing fetched, for contents larger than the whole cache."""
+    with room_in_cache(size_of(contents)) as fits:
+        if not fits:
+            return False
+        get_store().get_many([(Blob.key_for(sha256), cache_path(sha256)) for sha256 in contents])
+        for sha256 in contents:
+            # Read-only, so code that writes to a linked file cannot change the cache.
+            with contextlib.suppress(FileNotFoundError):
+                cache_path(sha256).chmod(0o444)
+    return True
 
 
 def size_of(contents: set[str]) -> int:
@@ -161,4 +165,5 @@ def size_of(contents: set[str]) -> int:
 
 
 def fetch_into_place(files: list[tuple[str, str]], target: Path) -> None:
-    get_store().get_many([(Blob.key_for(sha256), target / path) for path, sha256 in files])
+    if files:
+        get_store().get_many([(Blob.key_for(sha256), target / path) for path, sha256 in files])

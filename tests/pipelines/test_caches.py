@@ -9,7 +9,12 @@ import pytest
 
 from aicenter.store import LocalStore
 from pipelines.runner import stage
-from pipelines.runner.caches import cached_blobs, trim_blob_cache, trim_environments
+from pipelines.runner.caches import (
+    cached_blobs,
+    room_in_cache,
+    trim_blob_cache,
+    trim_environments,
+)
 from pipelines.runner.environments import (
     READY_MARKER,
     SIZE_MARKER,
@@ -62,8 +67,20 @@ def test_room_is_made_for_contents_about_to_be_fetched(settings):
     for letter, ago in [("a", 30), ("b", 20), ("c", 10)]:
         cached(letter * 64, 100, ago)
     settings.WORKER_CACHE_MAX_BYTES = 300
-    assert trim_blob_cache(room_for=150) == 100
-    assert names_left() == {"c"}
+    with room_in_cache(150) as fits:
+        assert fits
+        assert names_left() == {"c"}
+    with room_in_cache(301) as fits:
+        assert not fits
+        assert names_left() == {"c"}
+
+
+def test_data_larger_than_the_whole_cache_is_staged_past_it(project, settings, tmp_path):
+    settings.WORKER_CACHE_MAX_BYTES = 10
+    data = dataset_with(project, "d", {"a.csv": b"eight b.", "b.csv": b"8 bytes!"})
+    stage_folder(data, "", tmp_path / "run")
+    assert (tmp_path / "run" / "b.csv").read_bytes() == b"8 bytes!"
+    assert cached_blobs() == []
 
 
 def test_staging_counts_as_a_use_so_the_data_staged_last_stays(project, settings, tmp_path):
