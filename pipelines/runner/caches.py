@@ -115,10 +115,15 @@ def environments() -> list[Entry]:
 
 
 def environment_size(folder: Path) -> int:
+    """Measured once when built (or, for an older one, at its first trim): a ready
+    environment does not change."""
     try:
         return int((folder / SIZE_MARKER).read_text())
     except (FileNotFoundError, ValueError):
-        return folder_size(folder)
+        size = folder_size(folder)
+    if (folder / READY_MARKER).exists():
+        (folder / SIZE_MARKER).write_text(str(size))
+    return size
 
 
 def last_used(folder: Path) -> float:
