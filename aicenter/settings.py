@@ -120,6 +120,9 @@ Q_CLUSTER = {
 # Where a worker keeps run workspaces, environments and its blob cache.
 WORKER_DIR = Path(env_str("AICENTER_WORKER_DIR", str(DATA_DIR / "worker"))).resolve()
 WORKER_NAME = env_str("WORKER_NAME", "")
+# A worker's blob cache and environments are trimmed, least recently used first, to these.
+WORKER_CACHE_MAX_BYTES = env_int("WORKER_CACHE_MAX_BYTES", 20 * 1024**3, minimum=0)
+WORKER_ENVS_MAX_BYTES = env_int("WORKER_ENVS_MAX_BYTES", 20 * 1024**3, minimum=0)
 # A worker running as root runs the user's code as this account instead.
 RUN_AS_USER = env_str("RUN_AS_USER", "nobody")
 # Every run's code executes in a bubblewrap sandbox; off runs it unconfined (and says so).

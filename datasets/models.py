@@ -29,6 +29,9 @@ class BlobQuerySet(models.QuerySet):
                 queryset = queryset.filter(~Exists(referrers))
         return queryset
 
+    def total_size(self) -> int:
+        return self.aggregate(total=Sum("size"))["total"] or 0
+
 
 class Blob(models.Model):
     """One distinct content: its bytes live once in the store, under its hash."""

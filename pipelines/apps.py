@@ -6,6 +6,12 @@ class PipelinesConfig(AppConfig):
     name = "pipelines"
 
     def ready(self) -> None:
+        from django_q.signals import post_spawn
+
+        from pipelines.gc import ensure_collection_schedule
         from pipelines.reaper import ensure_reaper_schedule
+        from pipelines.upkeep import tidy_host_safely
 
         post_migrate.connect(ensure_reaper_schedule, sender=self)
+        post_migrate.connect(ensure_collection_schedule, sender=self)
+        post_spawn.connect(tidy_host_safely, dispatch_uid="pipelines.tidy_host")

@@ -18,7 +18,9 @@ import subprocess
 import sys
 from collections.abc import Callable
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
+from typing import IO
 
 from django.conf import settings
 
@@ -26,6 +28,7 @@ from pipelines.runner import egress, sandbox
 from pipelines.runner.workspace import RunUser, give, run_user
 
 READY_MARKER = ".ready"
+SIZE_MARKER = ".size"
 LAST_LINES = 25
 
 
@@ -49,16 +52,68 @@ def ensure_environment(
     """The Python executable of a ready environment; builds it first if needed."""
     root = environments_root() / environment_key(python_version, requirements)
     python = root / "bin" / "python"
-    if (root / READY_MARKER).exists():
+    lease(root)
+    if mark_used(root):
         return python
     with host_lock(root.with_suffix(".lock")):
-        if (root / READY_MARKER).exists():
+        if mark_used(root):
             return python
         on_build()
         shutil.rmtree(root, ignore_errors=True)
         build(root, find_interpreter(python_version), requirements)
+        (root / SIZE_MARKER).write_text(str(folder_size(root)))
         (root / READY_MARKER).write_text(requirements)
     return python
+
+
+def mark_used(root: Path) -> bool:
+    """Whether the environment is ready; its marker's time says when it was last used."""
+    try:
+        os.utime(root / READY_MARKER)
+    except FileNotFoundError:
+        return False
+    return True
+
+
+def folder_size(folder: Path) -> int:
+    return sum(
+        (Path(top) / name).lstat().st_size
+        for top, _, files in os.walk(folder, followlinks=False)
+        for name in files
+    )
+
+
+def use_lock(root: Path) -> Path:
+    """Runs hold it shared while they use the environment; eviction tries it exclusively."""
+    return root.with_suffix(".use")
+
+
+# The environments the current run holds; eviction leaves them alone until it ends.
+_leases: ContextVar[list[IO] | None] = ContextVar("environment_leases", default=None)
+
+
+@contextmanager
+def leases():
+    """Every environment made ready within this block stays on the worker until it ends."""
+    held: list[IO] = []
+    token = _leases.set(held)
+    try:
+        yield
+    finally:
+        _leases.reset(token)
+        for handle in held:
+            handle.close()  # which releases its lock
+
+
+def lease(root: Path) -> None:
+    held = _leases.get()
+    if held is None:
+        return
+    path = use_lock(root)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle = open(path, "a")  # noqa: SIM115 - closed when the leases end
+    fcntl.flock(handle, fcntl.LOCK_SH)
+    held.append(handle)
 
 
 @contextmanager

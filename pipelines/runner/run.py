@@ -18,7 +18,7 @@ from aicenter.store import STORE_ERRORS
 from pipelines.forms import check_artifacts_directory
 from pipelines.models import Run
 from pipelines.runner import egress, sandbox
-from pipelines.runner.environments import ensure_environment
+from pipelines.runner.environments import ensure_environment, leases
 from pipelines.runner.execute import Outcome, execute
 from pipelines.runner.heartbeat import Heartbeat
 from pipelines.runner.logs import RunLog
@@ -58,7 +58,7 @@ def run_pipeline(run_id: int) -> None:
     log = RunLog(run)
     staged = None
     try:
-        with Heartbeat(run.id):
+        with Heartbeat(run.id), leases():
             log.system(f"Run {run.id} started on {run.worker}.")
             if not sandbox.enabled():
                 log.system(sandbox.NOT_ISOLATED)

@@ -1,18 +1,21 @@
 """Staging: the package extracted and the data materialised from the worker's blob cache."""
 
+import contextlib
 import os
 import shutil
 import zipfile
 from dataclasses import dataclass, replace
+from itertools import batched
 from pathlib import Path
 
 from django.conf import settings
 
 from aicenter.archives import member_chunks
 from aicenter.store import get_store
-from datasets.models import Blob, Dataset, Snapshot
+from datasets.models import BATCH, Blob, Dataset, Snapshot
 from datasets.snapshots import take_snapshot
 from pipelines.models import Run
+from pipelines.runner.caches import room_in_cache
 from pipelines.runner.logs import RunLog
 from pipelines.runner.workspace import Workspace
 
@@ -100,6 +103,12 @@ def cached_file(sha256: str) -> str:
     return os.path.join(settings.WORKER_DIR, "blobs", sha256[:2], sha256[2:4], sha256)
 
 
+# A blob can vanish from the cache between fetching and linking (another run on this host
+# evicted it); after this many fetches, or when it cannot fit in the cache at all, what is
+# still lacking comes straight from the store into the workspace.
+FETCH_ATTEMPTS = 3
+
+
 def materialise(files: list[tuple[str, str]], target: Path) -> None:
     """Hard-link each file from the blob cache, fetching what the cache lacks concurrently.
 
@@ -108,28 +117,55 @@ def materialise(files: list[tuple[str, str]], target: Path) -> None:
     for folder in {os.path.dirname(path) for path, _ in files}:
         (target / folder).mkdir(parents=True, exist_ok=True)
     lacking = link_from_cache(files, target)
-    if lacking:
-        fetch_into_cache({sha256 for _, sha256 in lacking})
-        link_from_cache(lacking, target)
+    for _ in range(FETCH_ATTEMPTS):
+        if not lacking or not fetch_into_cache({sha256 for _, sha256 in lacking}):
+            break
+        lacking = link_from_cache(lacking, target)
+    fetch_into_place(lacking, target)
 
 
 def link_from_cache(files: list[tuple[str, str]], target: Path) -> list[tuple[str, str]]:
     """Link each file whose content is cached; the files whose content is not."""
     lacking = []
     for path, sha256 in files:
-        source = cached_file(sha256)
-        destination = os.path.join(target, path)
         try:
-            os.link(source, destination)
+            place(cached_file(sha256), os.path.join(target, path))
         except FileNotFoundError:
             lacking.append((path, sha256))
-        except OSError:
-            shutil.copyfile(source, destination)
     return lacking
 
 
-def fetch_into_cache(contents: set[str]) -> None:
-    get_store().get_many([(Blob.key_for(sha256), cache_path(sha256)) for sha256 in contents])
-    for sha256 in contents:
-        # Read-only, so code that writes to a linked file cannot change the cache.
-        cache_path(sha256).chmod(0o444)
+def place(source: str, destination: str) -> None:
+    try:
+        os.link(source, destination)
+    except FileNotFoundError:
+        raise
+    except OSError:
+        shutil.copyfile(source, destination)
+    with contextlib.suppress(FileNotFoundError):
+        os.utime(source)  # its last use, which eviction goes by
+
+
+def fetch_into_cache(contents: set[str]) -> bool:
+    """Fetch after making room, so the cache stays within its cap as it fills; False, and
+    nothing fetched, for contents larger than the whole cache."""
+    with room_in_cache(size_of(contents)) as fits:
+        if not fits:
+            return False
+        get_store().get_many([(Blob.key_for(sha256), cache_path(sha256)) for sha256 in contents])
+        for sha256 in contents:
+            # Read-only, so code that writes to a linked file cannot change the cache.
+            with contextlib.suppress(FileNotFoundError):
+                cache_path(sha256).chmod(0o444)
+    return True
+
+
+def size_of(contents: set[str]) -> int:
+    return sum(
+        Blob.objects.filter(sha256__in=batch).total_size() for batch in batched(contents, BATCH)
+    )
+
+
+def fetch_into_place(files: list[tuple[str, str]], target: Path) -> None:
+    if files:
+        get_store().get_many([(Blob.key_for(sha256), target / path) for path, sha256 in files])

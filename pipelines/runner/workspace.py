@@ -160,6 +160,20 @@ class Workspace:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
+def workspaces_here() -> dict[Path, int]:
+    """Every run workspace on this worker, with the id of its run."""
+    try:
+        entries = list(os.scandir(Path(settings.WORKER_DIR) / "runs"))
+    except FileNotFoundError:
+        return {}
+    found = {}
+    for entry in entries:
+        run_id, _, _ = entry.name.partition("-")
+        if run_id.isdigit() and entry.is_dir(follow_symlinks=False):
+            found[Path(entry.path)] = int(run_id)
+    return found
+
+
 def close_worker_folders() -> None:
     """The blob cache is closed to the user's code (its data are hard links, read through
     the workspace), and the runs' folder cannot be listed to find another run's workspace."""

@@ -1,0 +1,195 @@
+"""A worker's blob cache and environments trimmed to their caps, on real folders."""
+
+import os
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from aicenter.store import LocalStore
+from pipelines.runner import stage
+from pipelines.runner.caches import (
+    cached_blobs,
+    room_in_cache,
+    trim_blob_cache,
+    trim_environments,
+)
+from pipelines.runner.environments import (
+    READY_MARKER,
+    SIZE_MARKER,
+    ensure_environment,
+    environments_root,
+    leases,
+)
+from pipelines.runner.stage import cache_path, stage_folder
+from tests.pipelines.builders import dataset_with
+
+PYTHON = f"{sys.version_info.major}.{sys.version_info.minor}"
+
+
+@pytest.fixture(autouse=True)
+def worker_dir(settings, tmp_path):
+    settings.WORKER_DIR = tmp_path / "worker"
+    return settings.WORKER_DIR
+
+
+def cached(sha256: str, size: int, used_seconds_ago: float) -> Path:
+    path = cache_path(sha256)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"x" * size)
+    used = time.time() - used_seconds_ago
+    os.utime(path, (used, used))
+    return path
+
+
+def names_left() -> set[str]:
+    return {entry.path.name[:1] for entry in cached_blobs()}
+
+
+def test_the_blob_cache_drops_the_least_recently_used_until_it_fits(settings):
+    for letter, ago in [("a", 40), ("b", 30), ("c", 20), ("d", 10)]:
+        cached(letter * 64, 100, ago)
+    settings.WORKER_CACHE_MAX_BYTES = 250
+    assert trim_blob_cache() == 200
+    assert names_left() == {"c", "d"}
+
+
+def test_a_blob_cache_within_its_cap_is_left_whole(settings):
+    for letter in "abc":
+        cached(letter * 64, 100, 10)
+    settings.WORKER_CACHE_MAX_BYTES = 300
+    assert trim_blob_cache() == 300
+    assert names_left() == {"a", "b", "c"}
+
+
+def test_room_is_made_for_contents_about_to_be_fetched(settings):
+    for letter, ago in [("a", 30), ("b", 20), ("c", 10)]:
+        cached(letter * 64, 100, ago)
+    settings.WORKER_CACHE_MAX_BYTES = 300
+    with room_in_cache(150) as fits:
+        assert fits
+        assert names_left() == {"c"}
+    with room_in_cache(301) as fits:
+        assert not fits
+        assert names_left() == {"c"}
+
+
+def test_data_larger_than_the_whole_cache_is_staged_past_it(project, settings, tmp_path):
+    settings.WORKER_CACHE_MAX_BYTES = 10
+    data = dataset_with(project, "d", {"a.csv": b"eight b.", "b.csv": b"8 bytes!"})
+    stage_folder(data, "", tmp_path / "run")
+    assert (tmp_path / "run" / "b.csv").read_bytes() == b"8 bytes!"
+    assert cached_blobs() == []
+
+
+def test_staging_counts_as_a_use_so_the_data_staged_last_stays(project, settings, tmp_path):
+    old = dataset_with(project, "old", {"a.csv": b"old data"})
+    new = dataset_with(project, "new", {"b.csv": b"new data"})
+    stage_folder(old, "", tmp_path / "first")
+    stage_folder(new, "", tmp_path / "second")
+    old_blob = cache_path(old.files.get().sha256_id)
+    os.utime(old_blob, (1, 1))  # staged long ago...
+    stage_folder(old, "", tmp_path / "third")  # ...and used again now
+    settings.WORKER_CACHE_MAX_BYTES = 8
+    trim_blob_cache()
+    assert old_blob.exists()
+    assert not cache_path(new.files.get().sha256_id).exists()
+
+
+def test_a_staged_file_survives_its_blob_leaving_the_cache(project, settings, tmp_path):
+    data = dataset_with(project, "d", {"a.csv": b"kept by the run"})
+    stage_folder(data, "", tmp_path / "run")
+    settings.WORKER_CACHE_MAX_BYTES = 0
+    trim_blob_cache()
+    assert cached_blobs() == []
+    assert (tmp_path / "run" / "a.csv").read_bytes() == b"kept by the run"
+
+
+def test_the_cache_stays_within_its_cap_as_staging_fills_it(project, settings, tmp_path):
+    settings.WORKER_CACHE_MAX_BYTES = 25
+    for number in range(6):
+        data = dataset_with(project, f"d{number}", {"a.csv": f"dataset number {number}".encode()})
+        stage_folder(data, "", tmp_path / f"run{number}")
+        assert sum(entry.size for entry in cached_blobs()) <= 25
+        assert (
+            tmp_path / f"run{number}" / "a.csv"
+        ).read_bytes() == f"dataset number {number}".encode()
+
+
+class EvictingNeighbour(LocalStore):
+    """The store, beside another run on the same host that evicts each blob as soon as it
+    lands in the cache, `times` times."""
+
+    def __init__(self, root: Path, times: int) -> None:
+        super().__init__(root)
+        self.times = times
+
+    def get_many(self, items) -> None:
+        items = list(items)
+        super().get_many(items)
+        if self.times > 0:
+            self.times -= 1
+            for _, path in items:
+                if "blobs" in Path(path).parts:
+                    Path(path).unlink()
+
+
+@pytest.mark.parametrize("times", [1, 99])
+def test_staging_fetches_again_a_blob_that_vanished_before_it_was_linked(
+    project, isolated_store, monkeypatch, tmp_path, times
+):
+    if isolated_store["kind"] != "local":
+        pytest.skip("The neighbour is a local store.")
+    data = dataset_with(project, "d", {"a.csv": b"first", "sub/b.csv": b"second"})
+    neighbour = EvictingNeighbour(Path(isolated_store["root"]), times)
+    monkeypatch.setattr(stage, "get_store", lambda: neighbour)
+    stage_folder(data, "", tmp_path / "run")
+    assert (tmp_path / "run" / "a.csv").read_bytes() == b"first"
+    assert (tmp_path / "run" / "sub" / "b.csv").read_bytes() == b"second"
+    # Fetched again into the cache; or, when it kept vanishing, straight into the workspace.
+    assert len(cached_blobs()) == (2 if times == 1 else 0)
+
+
+def environment(name: str, size: int, used_seconds_ago: float) -> Path:
+    root = environments_root() / name
+    root.mkdir(parents=True)
+    (root / SIZE_MARKER).write_text(str(size))
+    (root / READY_MARKER).write_text("")
+    used = time.time() - used_seconds_ago
+    os.utime(root / READY_MARKER, (used, used))
+    return root
+
+
+def test_environments_are_evicted_least_recently_used_first(settings):
+    oldest, middle, newest = (
+        environment(n, 100, ago) for n, ago in [("o", 30), ("m", 20), ("n", 9)]
+    )
+    settings.WORKER_ENVS_MAX_BYTES = 150
+    assert trim_environments() == 100
+    assert (oldest.exists(), middle.exists(), newest.exists()) == (False, False, True)
+
+
+def test_an_environment_in_use_is_never_evicted_and_is_built_again_once_gone(settings):
+    settings.WORKER_ENVS_MAX_BYTES = 0
+    builds = []
+    with leases():
+        python = ensure_environment(PYTHON, "", on_build=lambda: builds.append(1))
+        in_use = python.parent.parent
+        os.utime(in_use / READY_MARKER, (1, 1))  # the least recently used of all
+        idle = environment("idle", 10, 5)
+        trim_environments()
+        assert in_use.exists() and not idle.exists()
+    assert trim_environments() == 0
+    assert not in_use.exists()
+    ensure_environment(PYTHON, "", on_build=lambda: builds.append(1))
+    assert builds == [1, 1]
+
+
+def test_a_half_built_environment_is_evicted_like_any_other(settings):
+    left = environments_root() / "half-built"
+    (left / "lib").mkdir(parents=True)
+    (left / "lib" / "module.py").write_text("x = 1\n")
+    settings.WORKER_ENVS_MAX_BYTES = 0
+    assert trim_environments() == 0
+    assert not left.exists()
