@@ -5,6 +5,7 @@ text, such as the comparison tables and the schedule summary, calls the function
 """
 
 from django import template
+from django.conf import settings
 from django.template.defaultfilters import floatformat
 
 register = template.Library()
@@ -46,3 +47,16 @@ def interval_text(minutes: int) -> str:
     """360 -> "6 hours", 1440 -> "1 day", 90 -> "90 minutes"."""
     count, unit = in_largest_unit(minutes)
     return f"1 {unit.removesuffix('s')}" if count == 1 else f"{count} {unit}"
+
+
+NETWORK_GIVEN = {
+    "gate": "HTTPS to the internet, through the network gate",
+    "host": "the host's",
+    "off": "asked for, not given (RUN_NETWORK=off)",
+}
+
+
+@register.filter(name="network")
+def network_text(asked: bool) -> str:
+    """What a pipeline's runs get when they ask for the network, on this service."""
+    return NETWORK_GIVEN[settings.RUN_NETWORK] if asked else "none"

@@ -429,3 +429,23 @@ def test_downloads_from_s3_are_presigned_redirects(viewer_client, pipeline, s3_s
     artifact = viewer_client.get(url("run-artifact-download", run, "notes.txt"))
     assert "X-Amz-Signature=" in artifact.url
     assert fetched(viewer_client, artifact) == b"on s3"
+
+
+@pytest.mark.parametrize(
+    ("given", "shown"),
+    [
+        ("gate", "HTTPS to the internet, through the network gate"),
+        ("host", "the host&#x27;s"),
+        ("off", "asked for, not given (RUN_NETWORK=off)"),
+    ],
+)
+def test_the_run_and_its_pipeline_say_what_network_they_get(
+    viewer_client, pipeline, settings, given, shown
+):
+    settings.RUN_NETWORK = given
+    pipeline.network = True
+    pipeline.save(update_fields=["network"])
+    run = run_of(pipeline, Status.RUNNING, network=True)
+    assert f"<dt>Network</dt><dd>{shown}</dd>" in viewer_client.get(url("run", run)).text
+    page = viewer_client.get(pipeline.get_absolute_url()).text
+    assert f"<dt>Network</dt><dd>{shown[0].upper()}{shown[1:]}</dd>" in page
