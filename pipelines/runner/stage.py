@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from django.conf import settings
+from django.template.defaultfilters import pluralize
 
 from aicenter.store import get_store
 from datasets.models import Blob, Dataset, Snapshot
@@ -57,7 +58,8 @@ def stage_data(dataset: Dataset | None, folder: str, target: Path, log: RunLog) 
         return None
     snapshot = stage_folder(dataset, folder, target)
     log.system(
-        f"Staged {snapshot.file_count} files of {dataset.name}/{folder} into {target.name}/."
+        f"Staged {snapshot.file_count} file{pluralize(snapshot.file_count)} "
+        f"of {dataset.name}/{folder} into {target.name}/."
     )
     return snapshot
 
