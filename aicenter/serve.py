@@ -120,6 +120,7 @@ class Supervisor:
                 return stopped
             if not announced and answers(self.address):
                 host, port = self.address
+                host = f"[{host}]" if ":" in host else host
                 say(f"AI Center is at http://{host}:{port}/ (Ctrl-C stops it)")
                 announced = True
             time.sleep(POLL_SECONDS)

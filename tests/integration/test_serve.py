@@ -142,13 +142,21 @@ def test_a_signal_to_the_process_group_stops_everything_within_ten_seconds(
     assert [path for folder in outside.values() for path in folder.iterdir()] == []
 
 
-def test_when_the_worker_cluster_dies_the_web_server_is_stopped_and_the_service_fails(service):
-    cluster = service.part("qcluster")
-    wait_for(lambda: len(live_members(cluster)) > 1, timeout=120, what="the cluster's workers")
+@pytest.mark.parametrize(
+    ("command", "said"),
+    [
+        ("qcluster", "The worker cluster (qcluster) was killed by SIGKILL; stopping the web"),
+        ("gunicorn", "The web server (gunicorn) was killed by SIGKILL; stopping the worker"),
+    ],
+    ids=["worker-cluster", "web-server"],
+)
+def test_when_one_part_dies_the_other_is_stopped_and_the_service_fails(service, command, said):
+    main = service.part(command)
+    # Its own processes started: the worker cluster's would run on, orphaned, if left.
+    wait_for(lambda: len(live_members(main)) > 1, timeout=120, what=f"the {command}'s processes")
     killed = time.monotonic()
-    os.kill(cluster, signal.SIGKILL)
-    assert service.process.wait(timeout=STOPPED_WITHIN) != 0
+    os.kill(main, signal.SIGKILL)
+    assert service.process.wait(timeout=STOPPED_WITHIN) == 1
     wait_until_gone(service, killed)
-    said = "The worker cluster (qcluster) was killed by SIGKILL; stopping the web server"
     assert said in service.output()
     assert not service.healthy()

@@ -29,12 +29,16 @@ class Command(BaseCommand):
         sys.exit(Supervisor(parts, settings.BASE_DIR, (host, port)).run())
 
 
+def address(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
 def web_command(host: str, port: int) -> list[str]:
     # Every file the service writes stays in the data folder: gunicorn's control socket
     # would go to the home folder (nothing here uses it), its heartbeat files to /tmp.
     return [
         *(sys.executable, "-m", "gunicorn", "aicenter.wsgi"),
-        *("--bind", f"{host}:{port}", "--workers", "2", "--threads", "4"),
+        *("--bind", address(host, port), "--workers", "2", "--threads", "4"),
         *("--timeout", "300", "--graceful-timeout", "5", "--access-logfile", "-"),
         *("--no-control-socket", "--worker-tmp-dir", settings.FILE_UPLOAD_TEMP_DIR),
     ]
