@@ -1,6 +1,9 @@
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.templatetags.static import static
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 from aicenter import views
 from aicenter.api import api
@@ -15,7 +18,12 @@ api.add_router("", pipelines_api)
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path(
+        "accounts/login/",
+        # Django's login page would name the site after the request's host instead.
+        auth_views.LoginView.as_view(extra_context={"site_name": settings.SITE_NAME}),
+        name="login",
+    ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("profile/", views.profile, name="profile"),
     path("profile/tokens/new", views.token_create, name="token-create"),
@@ -40,6 +48,14 @@ urlpatterns = [
     path("projects/<int:project_id>/pipelines/", include("pipelines.urls")),
     path("store/<str:token>", store_views.download, name="store-download"),
     path("healthz", views.healthz, name="healthz"),
+    # Pages that are not ours (the API docs, the admin) let the browser ask for it here.
+    path(
+        "favicon.ico",
+        RedirectView.as_view(url=static("favicon.svg"), permanent=True),
+        name="favicon",
+    ),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
 ]
+
+handler500 = "aicenter.views.server_error"

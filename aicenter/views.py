@@ -1,12 +1,14 @@
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import connection
-from django.http import JsonResponse
+from django.http import HttpResponseServerError, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template import loader
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST, require_safe
 from django_q.brokers import get_broker
@@ -157,6 +159,13 @@ def token_revoke(request, token_id: int):
     token.revoke()
     messages.success(request, f"Token {token.name} revoked.")
     return redirect("profile")
+
+
+def server_error(request):
+    """The error page in the site's layout, drawn without the request's context processors:
+    the failure may be the database, which the header's project switcher reads."""
+    page = loader.get_template("500.html").render({"site_name": settings.SITE_NAME})
+    return HttpResponseServerError(page)
 
 
 @require_GET

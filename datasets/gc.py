@@ -17,6 +17,7 @@ from django.apps import apps as global_apps
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, IntegrityError, transaction
 from django.db.models import ProtectedError
+from django.template.defaultfilters import pluralize
 from django.utils import timezone
 from django_q.models import Schedule
 
@@ -34,7 +35,8 @@ class Collected:
     bytes: int = 0
 
     def __str__(self) -> str:
-        return f"Removed {self.blobs} unreferenced blob(s), freeing {self.bytes:,} bytes."
+        blobs = f"{self.blobs} unreferenced blob{pluralize(self.blobs)}"
+        return f"Removed {blobs}, freeing {self.bytes:,} bytes."
 
 
 def collect_garbage(grace_seconds: int | None = None) -> Collected:

@@ -21,6 +21,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.db import transaction
+from django.template.defaultfilters import pluralize
 from django.utils import timezone
 
 from aicenter.archives import (
@@ -232,7 +233,9 @@ def commit(
     upload = Upload(target, *register(dataset, staged, folders))
     where = f"{dataset.name}/{target}" if target else dataset.name
     record_change(
-        dataset, f"{where}: {upload.created} files added, {len(upload.replaced)} replaced."
+        dataset,
+        f"{where}: {upload.created} file{pluralize(upload.created)} added, "
+        f"{len(upload.replaced)} replaced.",
     )
     return upload
 

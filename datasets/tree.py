@@ -6,6 +6,7 @@ from itertools import batched
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.template.defaultfilters import pluralize
 
 from aicenter.models import EventKind, Project, record_event
 from datasets.models import BATCH, Dataset, DatasetFolder, validate_new_name
@@ -102,5 +103,6 @@ def delete_path(dataset: Dataset, path: str) -> int:
             dataset.folders.under(path, inclusive=True).delete()
         removed, _ = files.delete()
         dataset.touch()
-    record_change(dataset, f"{dataset.name}/{path}: removed with {removed} files.")
+    files_removed = f"{removed} file{pluralize(removed)}"
+    record_change(dataset, f"{dataset.name}/{path}: removed with {files_removed}.")
     return removed

@@ -3,6 +3,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
+from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_safe
 
@@ -122,7 +123,8 @@ def folder_archive(request, project_id: int, dataset_id: int, path: str = ""):
 
 def uploaded(request, dataset: Dataset, upload: Upload):
     replaced = f", {len(upload.replaced)} replaced" if upload.replaced else ""
-    messages.success(request, f"Uploaded {len(upload.files)} file(s){replaced}.")
+    count = len(upload.files)
+    messages.success(request, f"Uploaded {count} file{pluralize(count)}{replaced}.")
     return redirect(folder_url(dataset, upload.folder))
 
 
@@ -206,7 +208,7 @@ def path_delete(request, project_id: int, dataset_id: int, path: str):
     path = entry_in(dataset, path)
     if request.method == "POST":
         removed = delete_path(dataset, path)
-        messages.success(request, f"Deleted {path} ({removed} file(s)).")
+        messages.success(request, f"Deleted {path} ({removed} file{pluralize(removed)}).")
         return redirect(folder_url(dataset, parent(path)))
     is_file = dataset.files.filter(path=path).exists()
     return page(

@@ -348,6 +348,13 @@ class Run(DataChoice):
         return self.status not in ACTIVE
 
     @property
+    def running_for(self) -> int | None:
+        """Whole seconds since a running run started: its page's header, polled, counts up."""
+        if self.started_at and not self.ended_at:
+            return round((timezone.now() - self.started_at).total_seconds())
+        return None
+
+    @property
     def execution_time(self) -> float | None:
         if self.started_at and self.ended_at:
             return round((self.ended_at - self.started_at).total_seconds(), 1)

@@ -9,6 +9,7 @@ from itertools import batched
 from pathlib import Path
 
 from django.conf import settings
+from django.template.defaultfilters import pluralize
 
 from aicenter.archives import member_chunks
 from aicenter.store import get_store
@@ -61,7 +62,8 @@ def stage_data(dataset: Dataset | None, folder: str, target: Path, log: RunLog) 
         return None
     snapshot = stage_folder(dataset, folder, target)
     log.system(
-        f"Staged {snapshot.file_count} files of {dataset.name}/{folder} into {target.name}/."
+        f"Staged {snapshot.file_count} file{pluralize(snapshot.file_count)} "
+        f"of {dataset.name}/{folder} into {target.name}/."
     )
     return snapshot
 

@@ -55,15 +55,19 @@ def test_dataset_changes_are_recorded(project):
     upload_files(dataset, "train", dataset_uploads({"a.csv": "1", "b.csv": "2"}))
     upload_files(dataset, "train", dataset_uploads({"a.csv": "3"}))
     delete_path(dataset, "train")
+    upload_files(dataset, "test", dataset_uploads({"c.csv": "4"}))
+    delete_path(dataset, "test")
     messages = list(
         Event.objects.filter(kind=EventKind.DATASET_CHANGED)
         .order_by("id")
         .values_list("message", flat=True)
     )
-    assert messages[-3:] == [
+    assert messages[-5:] == [
         "reviews/train: 2 files added, 0 replaced.",
         "reviews/train: 0 files added, 1 replaced.",
         "reviews/train: removed with 2 files.",
+        "reviews/test: 1 file added, 0 replaced.",
+        "reviews/test: removed with 1 file.",
     ]
 
 

@@ -67,3 +67,10 @@ def test_the_admin_login_is_limited_too(db, client):
         client.post("/admin/login/", {"username": "ada", "password": "wrong password"})
     response = client.post("/admin/login/", {"username": "ada", "password": PASSWORD})
     assert response.status_code == 429
+
+
+def test_the_login_page_names_the_site_not_the_host(client):
+    response = client.get(LOGIN, HTTP_HOST="127.0.0.1")
+    assert "<title>Log in · AI Center</title>" in response.text
+    assert '<a class="brand" href="/">AI Center</a>' in response.text
+    assert "127.0.0.1" not in response.text

@@ -9,6 +9,7 @@ PUBLIC = {
     "login",
     "logout",
     "healthz",
+    "favicon",
     "store-download",
     "openapi-json",
     "openapi-view",

@@ -67,7 +67,7 @@ def test_the_command_reports_the_bytes_freed(dataset):
     age_every_blob()
     out = StringIO()
     call_command("collect_blobs", stdout=out)
-    assert out.getvalue().strip() == "Removed 1 unreferenced blob(s), freeing 8 bytes."
+    assert out.getvalue().strip() == "Removed 1 unreferenced blob, freeing 8 bytes."
 
 
 def test_a_daily_collection_is_scheduled_once(db):

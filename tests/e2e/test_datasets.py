@@ -39,7 +39,7 @@ def test_user_uploads_a_folder_browses_it_previews_a_csv_and_downloads_it_as_a_z
     page.get_by_role("link", name="Upload", exact=True).first.click()
     page.get_by_label("Folder").set_input_files(tmp_path / FOLDER)
     page.get_by_role("button", name="Upload folder").click()
-    expect(page.get_by_text("Uploaded 4 file(s).")).to_be_visible()
+    expect(page.get_by_text("Uploaded 4 files.")).to_be_visible()
 
     page.get_by_role("link", name=f"{FOLDER}/", exact=True).click()
     expect(page.get_by_role("heading", name=FOLDER)).to_be_visible()
@@ -50,6 +50,8 @@ def test_user_uploads_a_folder_browses_it_previews_a_csv_and_downloads_it_as_a_z
     page.get_by_role("link", name="Café crème données.csv", exact=True).click()
     expect(page.get_by_role("cell", name="un régal")).to_be_visible()
     expect(page.get_by_role("columnheader", name="label")).to_be_visible()
+    # As the data writes them: the layout's table headers are upper-cased, a preview's not.
+    assert page.locator(".preview-table th").all_inner_texts() == ["text", "label"]
 
     page.get_by_role("link", name=FOLDER, exact=True).click()
     with page.expect_download() as download_info:

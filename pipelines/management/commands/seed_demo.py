@@ -1,6 +1,11 @@
+import secrets
+from pathlib import Path
+
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
+from aicenter.env import private_file
 from aicenter.models import Project
 from aicenter.projects import create_project
 from datasets.examples import load_example_datasets
@@ -19,9 +24,12 @@ class Command(BaseCommand):
     help = "Create the demo user and the demo project; safe to run again."
 
     def add_arguments(self, parser):
-        parser.add_argument("--password", default="demo-password")
+        parser.add_argument(
+            "--password", help="the demo user's password; by default one kept in the data folder"
+        )
 
     def handle(self, password, **options):
+        password = password or demo_password(settings.DATA_DIR)
         user, created = get_user_model().objects.get_or_create(username=DEMO_USERNAME)
         if created:
             user.set_password(password)
@@ -38,12 +46,18 @@ class Command(BaseCommand):
         if not project.pipelines.exists():
             pipeline = create_nightly_pipeline(project, user)
             self.stdout.write(f"Created the pipeline {pipeline.name}: {pipeline.schedule_summary}.")
-        if created:
+        if user.check_password(password):
             self.stdout.write(f"Log in as {DEMO_USERNAME!r} with password {password!r}.")
         else:
-            self.stdout.write(
-                f"Log in as {DEMO_USERNAME!r}; its password is {password!r} unless you changed it."
-            )
+            self.stdout.write(f"Log in as {DEMO_USERNAME!r} with the password you gave it.")
+
+
+def demo_password(data_dir: Path) -> str:
+    """Generated once per data folder, so no two installs share it, and kept private there."""
+    path = data_dir / "demo_password"
+    if not path.exists() or not path.read_text().strip():
+        private_file(path).write_text(secrets.token_urlsafe(12))
+    return path.read_text().strip()
 
 
 def create_nightly_pipeline(project, user):
