@@ -16,7 +16,7 @@ from django.db import DatabaseError, connection
 from aicenter.store import STORE_ERRORS
 from pipelines.forms import check_artifacts_directory
 from pipelines.models import Run
-from pipelines.runner import sandbox
+from pipelines.runner import limits, sandbox
 from pipelines.runner.environments import ensure_environment
 from pipelines.runner.execute import Outcome, execute
 from pipelines.runner.heartbeat import Heartbeat
@@ -63,6 +63,7 @@ def run_pipeline(run_id: int) -> None:
                 log.system(sandbox.NOT_ISOLATED)
             elif run.network:
                 log.system(network_line())
+            log.system(limits.summary(run.resources))
             with step("Staging the package and data"):
                 staged = stage(run, workspace, log)
                 log.flush()
@@ -160,9 +161,20 @@ def execute_harness(run: Run, workspace: Workspace, python: Path, log: RunLog) -
         command = confined(run, command, workspace, python, artifacts, user, env)
         env, user = sandbox.LAUNCHER_ENVIRONMENT, None  # the sandbox switches to the user
     workspace.spec.write_text(json.dumps(spec))
-    outcome = execute(run, command, workspace.package, env, run.time_limit, log, user)
+    with run_limits(run, workspace, artifacts).held(run.id) as held:
+        outcome = execute(run, command, workspace.package, env, run.time_limit, log, user, held)
     outcome.result = workspace.read_result()
     return outcome
+
+
+def run_limits(run: Run, workspace: Workspace, artifacts: Path) -> limits.RunLimits:
+    """What the run may use; its disk is what it writes, not the data staged for it."""
+    disk = limits.DiskWatch(
+        folders=[*workspace.writable, artifacts],
+        staged=[workspace.data, workspace.test_data],
+        limit=run.resources.disk_bytes,
+    )
+    return limits.RunLimits(run.resources, disk)
 
 
 def confined(
@@ -225,6 +237,7 @@ def user_environment(run: Run, workspace: Workspace, python: Path, spec: dict) -
     artifacts = artifacts_folder(run, workspace)
     artifacts.mkdir(parents=True, exist_ok=True)
     env = {
+        **limits.thread_variables(run.cpus),  # a parameter of the same name wins
         **run.parameters,
         "PATH": f"{python.parent}:/usr/local/bin:/usr/bin:/bin",
         "HOME": str(workspace.home),
@@ -248,6 +261,8 @@ def finish(run: Run, workspace: Workspace, outcome: Outcome, staged: Staged, log
         end(run.kill, "Killed on request.", log)
     elif outcome.stopped == "timeout":
         end(run.fail, f"Timed out: the run took longer than {run.time_limit} seconds.", log)
+    elif outcome.stopped == "limit":
+        end(run.fail, outcome.exceeded, log)
     elif outcome.returncode != 0 or "error" in outcome.result:
         end(run.fail, failure_message(outcome), log)
     elif refused := refused_score(outcome.result.get("score")):
