@@ -77,31 +77,44 @@ class DiskWatch:
     _shared: set = field(default_factory=set)
 
     def start(self) -> None:
-        self._shared = {(entry.st_dev, entry.st_ino) for entry in files_of(self.staged)}
+        """Staged files are only met in a counted folder inside the data (artifacts may be)."""
+        inside = [data for data in self.staged if any(within(f, data) for f in self.folders)]
+        if self.limit is not None and inside:
+            self._shared = {(found.st_dev, found.st_ino) for found in files_of(inside)}
 
     def used(self) -> int:
         counted = set(self._shared)
         total = 0
-        for entry in files_of(self.folders):
-            key = (entry.st_dev, entry.st_ino)
+        for found in files_of(self.folders):
+            key = (found.st_dev, found.st_ino)
             if key not in counted:
                 counted.add(key)
-                total += entry.st_blocks * 512
+                total += found.st_blocks * 512
         return total
 
     def exceeded(self) -> bool:
         return self.limit is not None and self.used() > self.limit
 
 
+def within(folder: Path, top: Path) -> bool:
+    return folder == top or top in folder.parents
+
+
 def files_of(folders: list[Path]):
-    """The stat of every file and folder below `folders`, links not followed."""
+    """The stat of each folder and of everything below them, links not followed."""
     for folder in folders:
         with contextlib.suppress(OSError):
             yield folder.lstat()
-        for top, folders_below, files in os.walk(folder, followlinks=False):
-            for name in folders_below + files:
-                with contextlib.suppress(OSError):
-                    yield (Path(top) / name).lstat()
+            yield from below(str(folder))
+
+
+def below(folder: str):
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            with contextlib.suppress(OSError):
+                yield entry.stat(follow_symlinks=False)
+                if entry.is_dir(follow_symlinks=False):
+                    yield from below(entry.path)
 
 
 @dataclass

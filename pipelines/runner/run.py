@@ -16,9 +16,9 @@ from django.db import DatabaseError, connection
 from aicenter.store import STORE_ERRORS
 from pipelines.forms import check_artifacts_directory
 from pipelines.models import Run
-from pipelines.runner import limits, sandbox
+from pipelines.runner import gpus, limits, sandbox
 from pipelines.runner.environments import ensure_environment
-from pipelines.runner.execute import Outcome, execute
+from pipelines.runner.execute import Outcome, execute, kill_requested
 from pipelines.runner.heartbeat import Heartbeat
 from pipelines.runner.logs import RunLog
 from pipelines.runner.publish import prepare, publish, upload_artifacts
@@ -68,6 +68,8 @@ def run_pipeline(run_id: int) -> None:
                 staged = stage(run, workspace, log)
                 log.flush()
             carry_out(run, workspace, log, staged)
+    except gpus.KilledWhileWaiting as error:
+        end(run.kill, str(error), log)
     except Exception as error:
         logger.exception("Run %s failed", run.id)
         end(run.fail, reason(error), log)
@@ -94,8 +96,8 @@ def carry_out(run: Run, workspace: Workspace, log: RunLog, staged: Staged) -> No
             on_build=lambda: mark_packaging(run, log),
         )
         run.resume()
-    with step("Running the package"):
-        outcome = execute_harness(run, workspace, python, log)
+    with step("Running the package"), held_gpus(run, log) as devices:
+        outcome = execute_harness(run, workspace, python, log, devices)
     with step("Uploading the artifacts"):
         upload_artifacts(run, workspace.inside(run.parameters["artifacts_directory"]), log)
     with step("Publishing the outputs"):
@@ -127,7 +129,7 @@ def network_line() -> str:
 
 
 def reason(error: Exception) -> str:
-    if isinstance(error, StepFailed | sandbox.SandboxUnavailable):
+    if isinstance(error, StepFailed | sandbox.SandboxUnavailable | gpus.GpusUnavailable):
         return str(error)
     return f"{type(error).__name__}: {error}"
 
@@ -144,9 +146,25 @@ def mark_packaging(run: Run, log: RunLog) -> None:
     run.mark_packaging()
 
 
-def execute_harness(run: Run, workspace: Workspace, python: Path, log: RunLog) -> Outcome:
+@contextlib.contextmanager
+def held_gpus(run: Run, log: RunLog):
+    """The GPUs of this host the run holds while it goes, once they are free."""
+    if run.gpus:
+        log.system(f"Waiting for {gpus.gpus_text(run.gpus)} of this worker.")
+        log.flush()
+    with gpus.held(run.id, run.gpus, stop=lambda: kill_requested(run.id)) as devices:
+        if devices:
+            log.system(f"Holding GPU {', '.join(devices)} (CUDA_VISIBLE_DEVICES).")
+        yield devices
+
+
+def execute_harness(
+    run: Run, workspace: Workspace, python: Path, log: RunLog, devices: list[str]
+) -> Outcome:
     spec = harness_spec(run, workspace)
     env = user_environment(run, workspace, python, spec)
+    if devices:
+        env["CUDA_VISIBLE_DEVICES"] = ",".join(devices)
     (workspace.root / "harness.py").write_text(HARNESS.read_text())
     command = [str(python), "-u", str(workspace.root / "harness.py"), str(workspace.spec)]
     log.system(f"Calling the {run.type} steps of train.Main.")
@@ -158,7 +176,7 @@ def execute_harness(run: Run, workspace: Workspace, python: Path, log: RunLog) -
         # The run's own variables (its parameters: LD_PRELOAD, say) must never reach bwrap
         # or setpriv, which start as root: the harness sets them, once it is the user.
         spec["env"], env = env, {name: env[name] for name in SANDBOX_VARIABLES}
-        command = confined(run, command, workspace, python, artifacts, user, env)
+        command = confined(run, command, workspace, python, artifacts, user, env, devices)
         env, user = sandbox.LAUNCHER_ENVIRONMENT, None  # the sandbox switches to the user
     workspace.spec.write_text(json.dumps(spec))
     with run_limits(run, workspace, artifacts).held(run.id) as held:
@@ -185,12 +203,13 @@ def confined(
     artifacts: Path,
     user: RunUser | None,
     env: dict[str, str],
+    devices: list[str],
 ) -> list[str]:
     """The harness in the run's sandbox: what it writes, and what it only reads."""
     return sandbox.confine(
         command,
         env=env,
-        gpu=run.gpu,
+        gpus=devices,
         cwd=workspace.package,
         writable=[*workspace.writable, artifacts],
         read_only=[
@@ -251,8 +270,6 @@ def user_environment(run: Run, workspace: Workspace, python: Path, spec: dict) -
         "evaluation_data_directory": spec["evaluation"],
         "test_data_directory": spec["evaluation"],
     }
-    if run.gpu and "CUDA_VISIBLE_DEVICES" in os.environ:
-        env["CUDA_VISIBLE_DEVICES"] = os.environ["CUDA_VISIBLE_DEVICES"]
     return env
 
 
