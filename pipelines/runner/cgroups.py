@@ -26,6 +26,9 @@ WANTED = ("memory", "cpu", "pids")
 RUNS = "aicenter-runs"
 JOIN = 'while [ "$1" != -- ]; do echo $$ > "$1" || exit 125; shift; done; shift; exec "$@"'
 EMPTY_WAIT = 3.0
+# A group this old and empty was left by a worker that died; a younger one may be about to
+# take its run's first process.
+STALE_AFTER = 600
 
 
 class Unusable(Exception):
@@ -216,6 +219,7 @@ def find_v2(mount: Path, groups: dict[str, str]) -> Hierarchy:
         (own / RUNS / "cgroup.subtree_control").write_text(enable)
     except OSError as error:
         raise Unusable(f"cgroup v2 groups cannot be made below {own} ({error})") from None
+    sweep(own / RUNS)
     return Hierarchy(2, {"unified": own / RUNS})
 
 
@@ -228,9 +232,18 @@ def find_v1(mount: Path, groups: dict[str, str]) -> Hierarchy:
         with contextlib.suppress(OSError):
             (own / RUNS).mkdir(exist_ok=True)
             parents[controller] = own / RUNS
+            sweep(own / RUNS)
     if "memory" not in parents:
         raise Unusable("no writable cgroup v1 memory hierarchy")
     return Hierarchy(1, parents)
+
+
+def sweep(parent: Path) -> None:
+    """Remove the groups that dead workers left, empty; a group with processes stays."""
+    for group in parent.iterdir():
+        with contextlib.suppress(OSError):
+            if group.is_dir() and time.time() - group.stat().st_mtime > STALE_AFTER:
+                group.rmdir()  # the kernel refuses while a process is in it
 
 
 @functools.cache

@@ -73,9 +73,16 @@ class Claims:
             for device in [device for device, claim in held.items() if claim["holder"] == holder]:
                 del held[device]
 
-    def wait_for(self, count: int, holder: str, stop: Callable[[], bool]) -> list[str]:
-        """Claim `count` devices once they are free, unless `stop` says to give up."""
+    def wait_for(
+        self, count: int, holder: str, stop: Callable[[], bool], waiting: Callable[[], None]
+    ) -> list[str]:
+        """Claim `count` devices once they are free (`waiting` is told once that they are
+        not yet), unless `stop` says to give up."""
+        told = False
         while (chosen := self.claim(count, holder)) is None:
+            if not told:
+                waiting()
+                told = True
             if stop():
                 raise KilledWhileWaiting("Killed on request while waiting for a GPU.")
             time.sleep(WAIT_EVERY)
@@ -117,14 +124,16 @@ def gpus_text(count: int) -> str:
 
 
 @contextlib.contextmanager
-def held(run_id: int, count: int, stop: Callable[[], bool]) -> Iterator[list[str]]:
+def held(
+    run_id: int, count: int, stop: Callable[[], bool], waiting: Callable[[], None]
+) -> Iterator[list[str]]:
     """The devices the run holds while it goes: none when it asks for none."""
     if count == 0:
         yield []
         return
     claims = Claims(Path(settings.WORKER_DIR), host_devices())
     holder = f"run-{run_id}"
-    devices = claims.wait_for(count, holder, stop)
+    devices = claims.wait_for(count, holder, stop, waiting)
     try:
         yield devices
     finally:

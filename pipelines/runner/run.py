@@ -149,10 +149,12 @@ def mark_packaging(run: Run, log: RunLog) -> None:
 @contextlib.contextmanager
 def held_gpus(run: Run, log: RunLog):
     """The GPUs of this host the run holds while it goes, once they are free."""
-    if run.gpus:
-        log.system(f"Waiting for {gpus.gpus_text(run.gpus)} of this worker.")
+
+    def waiting() -> None:
+        log.system(f"Waiting for {gpus.gpus_text(run.gpus)} of this worker to be free.")
         log.flush()
-    with gpus.held(run.id, run.gpus, stop=lambda: kill_requested(run.id)) as devices:
+
+    with gpus.held(run.id, run.gpus, lambda: kill_requested(run.id), waiting) as devices:
         if devices:
             log.system(f"Holding GPU {', '.join(devices)} (CUDA_VISIBLE_DEVICES).")
         yield devices

@@ -153,3 +153,34 @@ def test_a_run_writing_past_its_disk_fails_and_its_staged_data_do_not_count(
         "Out of disk: the run wrote more than 0.01 GB to its workspace, its limit."
     )
     assert within.status == Status.SUCCESSFUL, within.error
+
+
+SEEING_GPUS = """\
+import os, time
+
+class Main:
+    def train(self, training_directory):
+        print("devices", os.environ.get("CUDA_VISIBLE_DEVICES"), flush=True)
+        time.sleep(3)  # both runs hold their GPU at once
+
+    def save(self):
+        pass
+"""
+
+
+def test_runs_on_one_gpu_worker_at_once_each_get_a_device_of_their_own(
+    workers, api, project, owner, flowers, settings
+):
+    workers.start(**FAST, Q_CLUSTER_NAME=settings.GPU_CLUSTER, GPU_WORKERS=2, GPU_DEVICES="0,1")
+    version = package_version_with(project, owner, SEEING_GPUS)
+    ids = [
+        started_run(api, project, version, name=name, input_dataset=flowers.id, gpu=True)
+        for name in ["first", "second"]
+    ]
+    runs = [finished(run_id) for run_id in ids]
+    assert [run.status for run in runs] == [Status.SUCCESSFUL] * 2, [run.error for run in runs]
+    seen = {line for run in runs for line in texts(run) if line.startswith("devices ")}
+    assert seen == {"devices 0", "devices 1"}
+    starts = sorted(run.started_at for run in runs)
+    ends = sorted(run.ended_at for run in runs)
+    assert starts[1] < ends[0]  # they overlapped

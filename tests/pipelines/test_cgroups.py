@@ -4,6 +4,7 @@ look like one (no v2 controller is enabled here)."""
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -146,3 +147,18 @@ def test_without_a_usable_hierarchy_the_reason_names_each_version(tmp_path):
         cgroups.find(mount, proc)
     assert "cgroup v2 offers no memory controller" in str(refused.value)
     assert "no writable cgroup v1 memory hierarchy" in str(refused.value)
+
+
+def test_groups_left_empty_by_a_dead_worker_go_when_a_worker_starts(tmp_path):
+    mount, proc = fake_v2(tmp_path)
+    runs = mount / "worker.slice" / "worker" / "aicenter-runs"
+    old, young, busy = (runs / name for name in ["run-1-old", "run-2-young", "run-3-busy"])
+    for group in [old, young, busy]:
+        group.mkdir(parents=True)
+    (busy / "cgroup.procs").write_text("4242\n")  # a fake group with a process is not empty
+    long_ago = time.time() - 3600
+    for group in [old, busy]:
+        os.utime(group, (long_ago, long_ago))
+    cgroups.find(mount, proc)
+    assert not old.exists()
+    assert young.exists() and busy.exists()

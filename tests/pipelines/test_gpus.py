@@ -3,12 +3,13 @@
 import json
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
 
 from pipelines.runner import gpus
-from pipelines.runner.gpus import Claims, GpusUnavailable, device_nodes
+from pipelines.runner.gpus import Claims, GpusUnavailable, KilledWhileWaiting, device_nodes
 from pipelines.runner.sandbox import gpu_devices
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -78,3 +79,20 @@ def test_the_sandbox_binds_only_the_runs_own_gpus_and_the_drivers_shared_nodes(t
 
 def test_a_run_without_gpus_gets_no_device_in_its_sandbox():
     assert gpu_devices([]) == ["--ro-bind-try", "/sys", "/sys"]
+
+
+def test_a_run_waits_for_a_held_device_and_is_told_once(tmp_path):
+    claims = Claims(tmp_path, ["0"])
+    claims.claim(1, "run-1")
+    told = []
+    releaser = threading.Timer(1.2, lambda: claims.release("run-1"))
+    releaser.start()
+    assert claims.wait_for(1, "run-2", stop=lambda: False, waiting=lambda: told.append(1)) == ["0"]
+    assert told == [1]
+
+
+def test_a_kill_ends_the_wait_for_a_device(tmp_path):
+    claims = Claims(tmp_path, ["0"])
+    claims.claim(1, "run-1")
+    with pytest.raises(KilledWhileWaiting):
+        claims.wait_for(1, "run-2", stop=lambda: True, waiting=lambda: None)
