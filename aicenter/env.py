@@ -46,6 +46,22 @@ def env_int(name: str, default: int, minimum: int = 0) -> int:
     return value
 
 
+def env_float(name: str, default: float | None, minimum: float = 0) -> float | None:
+    """A number such as 0.5 or 4; empty means None (no limit) where the default allows it."""
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    if not raw.strip():
+        return None
+    try:
+        value = float(raw.strip())
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a number, not {raw!r}.") from None
+    if not value >= minimum:
+        raise ImproperlyConfigured(f"{name} must be at least {minimum}, not {value}.")
+    return value
+
+
 def env_choice(name: str, default: str, choices: list[str]) -> str:
     value = os.environ.get(name, default).strip().lower()
     if value not in choices:

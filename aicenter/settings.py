@@ -14,6 +14,7 @@ from aicenter.env import (
     database_from_url,
     env_bool,
     env_choice,
+    env_float,
     env_int,
     env_list,
     env_networks,
@@ -132,6 +133,16 @@ RUN_SANDBOX = env_bool("RUN_SANDBOX", True)
 RUN_NETWORK = env_choice("RUN_NETWORK", "gate", ["off", "gate", "host"])
 # Private ranges the network gate opens all the same (a package index on the private network).
 EGRESS_ALLOW = env_networks("EGRESS_ALLOW")
+# What a run may use unless its pipeline says otherwise: two runs share a 2-core worker.
+RUN_CPUS = env_int("RUN_CPUS", 1, minimum=1)
+RUN_MEMORY_GB = env_float("RUN_MEMORY_GB", 4, minimum=0.05)
+# Empty: no cap on what a run writes beyond the worker's free space.
+RUN_DISK_GB = env_float("RUN_DISK_GB", None, minimum=0.001)
+RUN_GPUS = env_int("RUN_GPUS", 0, minimum=0)
+# Processes (and threads) a run may have at once, through the cgroup's pids controller.
+RUN_PIDS = env_int("RUN_PIDS", 1024, minimum=16)
+# The worker's GPUs, as CUDA numbers them ("0,1"); empty: what `nvidia-smi -L` lists.
+GPU_DEVICES = env_list("GPU_DEVICES", [])
 ENVIRONMENT_BUILD_TIMEOUT = env_int("ENVIRONMENT_BUILD_TIMEOUT", 1800, minimum=10)
 RUN_LOG_MAX_BYTES = env_int("RUN_LOG_MAX_BYTES", 20 * 1024 * 1024, minimum=1024)
 # Empty lines cost a byte each but a row each: a flood of them is capped by count.

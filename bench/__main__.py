@@ -20,6 +20,7 @@ from bench.service import Bench, start_django
 # name -> module.function; each returns table rows.
 BENCHMARKS = {
     "overhead": "bench.runs:overhead",
+    "limits": "bench.limits:limits",
     "environments": "bench.environments:reuse",
     "staging": "bench.staging:staging",
     "publishing": "bench.publishing:publishing",

@@ -6,7 +6,7 @@ from pipelines.models import Artifact, LogLine, Pipeline, Run
 @admin.register(Pipeline)
 class PipelineAdmin(admin.ModelAdmin):
     list_display = ["name", "project", "type", "package_version", "schedule_kind", "created_at"]
-    list_filter = ["type", "schedule_kind", "gpu"]
+    list_filter = ["type", "schedule_kind"]
     search_fields = ["name", "project__name"]
     raw_id_fields = ["package_version", "input_dataset", "evaluation_dataset"]
 
@@ -14,7 +14,7 @@ class PipelineAdmin(admin.ModelAdmin):
 @admin.register(Run)
 class RunAdmin(admin.ModelAdmin):
     list_display = ["id", "pipeline_name", "project", "type", "status", "worker", "created_at"]
-    list_filter = ["status", "type", "gpu"]
+    list_filter = ["status", "type", "gpus"]
     search_fields = ["pipeline_name", "worker"]
     raw_id_fields = [
         "pipeline",

@@ -40,6 +40,8 @@ router = Router(tags=["pipelines"])
 EVERY = re.compile(r"(?P<count>\d+)\s*(?P<unit>[mhdw])")
 UNIT_OF_LETTER = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 LOG_PAGE = 1000
+# A pipeline answers what its runs get: the service's default where it names none.
+RESOURCES = {"cpus", "memory_gb", "disk_gb", "gpus"}
 
 RUN_BODY = {
     "requestBody": {
@@ -76,6 +78,7 @@ def run_data(run: Run) -> dict:
         "version": run.package_version.label,
         "parameters": run.parameters,
         "network": run.network,
+        "resources": run.resources.as_dict(),
         "created_at": iso(run.created_at),
         "started_at": iso(run.started_at),
         "ended_at": iso(run.ended_at),
@@ -96,6 +99,7 @@ def pipeline_data(pipeline: Pipeline, runs) -> dict:
     return {
         "id": pipeline.id,
         **definition_data(pipeline),
+        "gpu": pipeline.gpu,
         "created_at": iso(pipeline.created_at),
         "runs": [run_data(run) for run in runs],
     }
@@ -127,6 +131,8 @@ def field_data(pipeline: Pipeline, field: Field) -> dict:
         return {"parameters": pipeline.all_parameters}
     if field.name == "interval_minutes":
         return {field.api_name: every_text(pipeline.interval_minutes)}
+    if field.name in RESOURCES:
+        return {field.name: getattr(pipeline.resources, field.name)}
     value = field.stored(pipeline)
     return {field.api_name: iso(value) if isinstance(value, datetime) else value}
 
@@ -201,9 +207,20 @@ def body_schema() -> dict:
     names = [name for field in top_fields() for name in field.form_names]
     properties = {name: json_type(form_fields[name]) for name in names}
     properties.update({group.key: {"type": "object"} for group in groups()})
+    properties["resources"] = resources_schema(form_fields)
+    properties["gpu"] = {"type": "boolean", "description": "true: one GPU (resources.gpus 1)."}
     required = [name for name in names if form_fields[name].required]
     schema = {"type": "object", "required": required, "properties": properties}
     return {"requestBody": {"content": {"application/json": {"schema": schema}}}}
+
+
+def resources_schema(form_fields: dict) -> dict:
+    properties = {name: json_type(form_fields[name]) for name in sorted(RESOURCES)}
+    return {
+        "type": "object",
+        "properties": properties,
+        "description": "What each run may use; a field left out takes the service's default.",
+    }
 
 
 def json_type(form_field: forms.Field) -> dict:
@@ -214,6 +231,8 @@ def json_type(form_field: forms.Field) -> dict:
         return {"enum": [value for value, _ in form_field.choices]}
     if isinstance(form_field, forms.BooleanField):
         return {"type": "boolean"}
+    if isinstance(form_field, forms.FloatField):  # before IntegerField, its parent
+        return {"type": "number"}
     if isinstance(form_field, forms.IntegerField):
         return {"type": "integer"}
     if isinstance(form_field, forms.JSONField):

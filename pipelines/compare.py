@@ -57,7 +57,7 @@ def run_facts(run: Run) -> dict[str, str]:
         "New version": made.label if made else MISSING,
         "Data": ", ".join(f"{d.name}/{folder}".rstrip("/") for d, folder in data_of(run))
         or MISSING,
-        "GPU": "yes" if run.gpu else "no",
+        "Resources": run.resources.summary,
         "Started": date(run.started_at, "Y-m-d H:i:s") or MISSING,
         "Duration": duration_text(run.execution_time),
         "Score": score_text(run.score),

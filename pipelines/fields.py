@@ -82,7 +82,6 @@ DEFINITION = (
     Field("input_path", run="input_path"),
     Field("evaluation_dataset", run="evaluation_dataset"),
     Field("evaluation_path", run="evaluation_path"),
-    Field("gpu", run="gpu"),
     Field("network", run="network"),
     # A run takes the parameters on their own, the defaults added (start.queue_run).
     Field("parameters"),
@@ -105,6 +104,17 @@ DEFINITION = (
             Field("on_overlap", key="overlap", answered=recurring),
         ),
         absent={"kind": ScheduleKind.NOW},
+    ),
+    # A run takes them with the service's defaults filled in (start.queue_run).
+    Group(
+        "resources",
+        (
+            Field("cpus"),
+            Field("memory_gb"),
+            Field("disk_gb"),
+            # The body's "gpu": true, kept from before GPUs were counted, means one.
+            Field("gpus", made_from=("gpus", "gpu")),
+        ),
     ),
 )
 

@@ -42,6 +42,10 @@ class PipelineForm(forms.Form):
     evaluation_path = forms.CharField(max_length=1024, required=False)
     parameters = forms.JSONField(required=False)
     gpu = forms.BooleanField(required=False)
+    cpus = forms.IntegerField(required=False, min_value=1, max_value=1024, label="CPU cores")
+    memory_gb = forms.FloatField(required=False, min_value=0.05, label="Memory (GB)")
+    disk_gb = forms.FloatField(required=False, min_value=0.001, label="Workspace disk (GB)")
+    gpus = forms.IntegerField(required=False, min_value=0, max_value=64, label="GPUs")
     network = forms.BooleanField(required=False)
     timeout = forms.IntegerField(required=False, min_value=1)
     schedule_kind = forms.ChoiceField(choices=ScheduleKind.choices, initial=ScheduleKind.NOW)
@@ -88,6 +92,10 @@ class PipelineForm(forms.Form):
                 "set RUN_NETWORK=gate to give runs that ask for it HTTPS to the Internet."
             )
         return wanted
+
+    def clean_gpus(self) -> int | None:
+        gpus = self.cleaned_data["gpus"]
+        return 1 if gpus is None and self.cleaned_data.get("gpu") else gpus
 
     def clean(self) -> dict:
         data = super().clean()

@@ -10,6 +10,7 @@ from aicenter.models import EventKind, Project, record_event
 from aicenter.templatetags.aicenter import interval_text
 from packages.contract import PipelineType
 from packages.models import PackageVersion
+from pipelines.resources import Resources
 
 DEFAULT_PARAMETERS = {"artifacts_directory": "artifacts", "save_training_data": "false"}
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -63,7 +64,13 @@ class Pipeline(DataChoice):
         PackageVersion, on_delete=models.CASCADE, related_name="pipelines"
     )
     parameters = models.JSONField(default=dict)
-    gpu = models.BooleanField(default=False)
+    # Empty: the service's default (RUN_CPUS, RUN_MEMORY_GB, RUN_DISK_GB, RUN_GPUS).
+    cpus = models.PositiveSmallIntegerField(null=True, blank=True, help_text="CPU cores.")
+    memory_gb = models.FloatField(null=True, blank=True, help_text="Memory, in GB.")
+    disk_gb = models.FloatField(
+        null=True, blank=True, help_text="What a run may write to its workspace, in GB."
+    )
+    gpus = models.PositiveSmallIntegerField(null=True, blank=True)
     network = models.BooleanField(
         default=False, help_text="Whether its runs may reach the internet (off: loopback only)."
     )
@@ -140,6 +147,14 @@ class Pipeline(DataChoice):
     def time_limit(self) -> int:
         return self.timeout or settings.RUN_TIMEOUT
 
+    @property
+    def resources(self) -> Resources:
+        return Resources.with_defaults(self.cpus, self.memory_gb, self.disk_gb, self.gpus)
+
+    @property
+    def gpu(self) -> bool:
+        return self.resources.gpus > 0
+
 
 class Status(models.TextChoices):
     SCHEDULED = "scheduled", "Scheduled"
@@ -190,7 +205,11 @@ class Run(DataChoice):
         PackageVersion, on_delete=models.CASCADE, related_name="runs"
     )
     parameters = models.JSONField(default=dict, help_text="Every parameter, defaults included.")
-    gpu = models.BooleanField(default=False)
+    # What it was given, the service's defaults filled in when it was queued.
+    cpus = models.PositiveSmallIntegerField(default=1)
+    memory_gb = models.FloatField(default=4)
+    disk_gb = models.FloatField(null=True, blank=True, help_text="Empty: no cap.")
+    gpus = models.PositiveSmallIntegerField(default=0)
     network = models.BooleanField(default=False)
     time_limit = models.PositiveIntegerField(help_text="Seconds the run may take.")
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.SCHEDULED)
@@ -338,6 +357,14 @@ class Run(DataChoice):
             message += f": {summary}"
         link = self.get_absolute_url()
         record_event(self.project_id, EVENT_OF_STATUS[status], message, link=link)
+
+    @property
+    def resources(self) -> Resources:
+        return Resources(self.cpus, self.memory_gb, self.disk_gb, self.gpus)
+
+    @property
+    def gpu(self) -> bool:
+        return self.gpus > 0
 
     @property
     def saves_training_data(self) -> bool:

@@ -51,8 +51,11 @@ def requeue_stranded_runs() -> int:
     cutoff = timezone.now() - timedelta(seconds=settings.RUN_REQUEUE_AFTER)
     waiting = Run.objects.filter(status=Status.SCHEDULED, kill_requested=False)
     requeued = 0
-    for gpu, queue in [(False, Conf.CLUSTER_NAME), (True, settings.GPU_CLUSTER)]:
-        stranded = list(waiting.filter(gpu=gpu, queued_at__lt=cutoff))
+    for runs_of_queue, queue in [
+        ({"gpus": 0}, Conf.CLUSTER_NAME),
+        ({"gpus__gt": 0}, settings.GPU_CLUSTER),
+    ]:
+        stranded = list(waiting.filter(**runs_of_queue, queued_at__lt=cutoff))
         if stranded and get_broker(list_key=queue).queue_size() == 0:
             requeued += sum(requeue(run, cutoff) for run in stranded)
     return requeued

@@ -16,6 +16,13 @@ class RunOutputsOut(Schema):
     snapshot: bool
 
 
+class ResourcesOut(Schema):
+    cpus: int
+    memory_gb: float
+    disk_gb: float | None
+    gpus: int
+
+
 class RunOut(Schema):
     id: int
     pipeline: int | None
@@ -25,6 +32,7 @@ class RunOut(Schema):
     version: str
     parameters: dict[str, str]
     network: bool
+    resources: ResourcesOut
     created_at: Moment
     started_at: Moment | None
     ended_at: Moment | None
@@ -86,6 +94,7 @@ class PipelineOut(Schema):
     network: bool
     parameters: dict[str, str]
     schedule: ScheduleOut
+    resources: ResourcesOut
     created_at: Moment
     runs: list[RunOut]
 

@@ -51,6 +51,9 @@ def screen_values(pipeline: Pipeline, entry: Field) -> dict:
     if entry.name == "interval_minutes":
         repeat = "cron" if pipeline.cron else "interval"
         return {"repeat": repeat, **interval_fields(pipeline.interval_minutes)}
+    if entry.name == "gpus":
+        # The screen counts GPUs; the switch is for API bodies written before they were counted.
+        return {"gpus": pipeline.gpus, "gpu": False}
     value = entry.stored(pipeline)
     return {entry.name: value.strftime(DATE_INPUT) if isinstance(value, datetime) else value}
 

@@ -36,6 +36,7 @@ def queue_run(source: Pipeline | Run, pipeline: Pipeline | None, name: str, para
         pipeline=pipeline,
         pipeline_name=name,
         parameters=parameters,
+        **source.resources.as_dict(),
         waiting_reason=GPU_WAIT.format(cluster=settings.GPU_CLUSTER) if source.gpu else "",
         **copied(source),
     )

@@ -13,6 +13,7 @@ from pipelines.definitions import create_pipeline, delete_pipeline, update_pipel
 from pipelines.filters import ListFilters
 from pipelines.forms import PipelineForm
 from pipelines.models import Pipeline
+from pipelines.resources import Resources
 from pipelines.screen import initial_definition, picker, posted_definition, shows, version_choices
 from pipelines.start import run_again, start_run
 
@@ -112,6 +113,7 @@ def definition_form(request, project, pipeline, values, rows, form=None, status=
         "datasets": Dataset.objects.filter(project=project).order_by("name"),
         "pickers": [picker(project, name, values, errors) for name in ["input", "evaluation"]],
         "shows": shows(values.get("type") or "training"),
+        "defaults": Resources.with_defaults(),
         "refresh_url": f"{request.path}?refresh",
     }
     if request.htmx:

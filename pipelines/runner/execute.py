@@ -15,6 +15,8 @@ from django.db import DatabaseError, connection
 from django.utils import timezone
 
 from pipelines.models import Run, Stream
+from pipelines.runner import sandbox
+from pipelines.runner.limits import RunLimits
 from pipelines.runner.logs import FLUSH_BATCH, RunLog
 from pipelines.runner.workspace import RunUser
 
@@ -31,8 +33,9 @@ READERS_GRACE = 5.0
 @dataclass
 class Outcome:
     returncode: int | None
-    stopped: str | None = None  # "killed" or "timeout"
+    stopped: str | None = None  # "killed", "timeout" or "limit"
     result: dict = field(default_factory=dict)
+    exceeded: str | None = None  # which limit ended the run, for a person
 
 
 def execute(
@@ -43,20 +46,30 @@ def execute(
     time_limit: int,
     log: RunLog,
     user: RunUser | None,
+    limits: RunLimits | None = None,
 ) -> Outcome:
-    """Run `command` as `user` (None: as the worker), streaming its output into the log."""
-    process = start(command, cwd, env, user)
+    """Run `command` as `user` (None: as the worker), streaming its output into the log,
+    inside the limits' control group."""
+    group = limits.group if limits else None
+    # A command started as the worker joins its group itself, before it starts anything;
+    # one started as another user cannot, and is moved in at once (before its code runs).
+    process = start(group.join(command) if group and not user else command, cwd, env, user)
+    if group and user:
+        group.add(process.pid)
     Run.objects.filter(id=run.id).update(process_group=process.pid)
     lines: queue.Queue = queue.Queue(maxsize=QUEUED_LINES)
     readers = [
         start_reader(process.stdout, Stream.STDOUT, lines),
         start_reader(process.stderr, Stream.STDERR, lines),
     ]
-    stopped = watch(run, process, lines, time_limit, log)
+    stopped, exceeded = watch(run, process, lines, time_limit, log, limits)
     end_group(process.pid)
     read_rest(readers, lines, log)
     log.flush()
-    return Outcome(returncode=process.returncode, stopped=stopped)
+    if limits and process.returncode != 0 and not stopped:
+        exceeded = limits.ended_over()
+        stopped = "limit" if exceeded else None
+    return Outcome(process.returncode, stopped, exceeded=exceeded)
 
 
 def start(command: list[str], cwd: Path, env: dict, user: RunUser | None) -> subprocess.Popen:
@@ -121,11 +134,14 @@ def read_rest(readers: list[threading.Thread], lines: queue.Queue, log: RunLog) 
     drain(lines, log, seconds=READERS_GRACE)
 
 
-def watch(run: Run, process, lines: queue.Queue, time_limit: int, log: RunLog) -> str | None:
-    """Stream output until the process ends; stop it on a kill request or the timeout."""
+def watch(
+    run: Run, process, lines: queue.Queue, time_limit: int, log: RunLog, limits: RunLimits | None
+) -> tuple[str | None, str | None]:
+    """Stream output until the process ends; stop it on a kill request, the timeout or a
+    limit it went over (which is said)."""
     started = time.monotonic()
     last_flush = last_check = started
-    stopped = None
+    stopped = exceeded = None
     while process.poll() is None:
         drain(lines, log, wait=TICK)  # as a tick's pause, ended by the first line
         now = time.monotonic()
@@ -138,9 +154,11 @@ def watch(run: Run, process, lines: queue.Queue, time_limit: int, log: RunLog) -
                 stopped = "killed"
             elif now - started > time_limit:
                 stopped = "timeout"
+            elif limits and (exceeded := limits.over()):
+                stopped = "limit"
             if stopped:
                 terminate(process)
-    return stopped
+    return stopped, exceeded
 
 
 def kill_requested(run_id: int) -> bool:
@@ -173,7 +191,7 @@ def signal_code(process: subprocess.Popen, signum: int) -> None:
     (which ignores what it has no handler for), and a signal to bubblewrap would end the
     whole sandbox at once.
     """
-    if Path(process.args[0]).name != "bwrap":
+    if sandbox.bwrap() not in process.args:  # it may come after a control group's shell
         signal_group(process.pid, signum)
         return
     for code in descendants(process.pid)[1:]:  # all but the sandbox's init

@@ -17,9 +17,9 @@ from django.db import DatabaseError, connection
 from aicenter.store import STORE_ERRORS
 from pipelines.forms import check_artifacts_directory
 from pipelines.models import Run
-from pipelines.runner import egress, sandbox
+from pipelines.runner import egress, gpus, limits, sandbox
 from pipelines.runner.environments import ensure_environment, leases
-from pipelines.runner.execute import Outcome, execute
+from pipelines.runner.execute import Outcome, execute, kill_requested
 from pipelines.runner.heartbeat import Heartbeat
 from pipelines.runner.logs import RunLog
 from pipelines.runner.publish import prepare, publish, upload_artifacts
@@ -64,10 +64,13 @@ def run_pipeline(run_id: int) -> None:
                 log.system(sandbox.NOT_ISOLATED)
             elif run.network:
                 log.system(network_line())
+            log.system(limits.summary(run.resources))
             with step("Staging the package and data"):
                 staged = stage(run, workspace, log)
                 log.flush()
             carry_out(run, workspace, log, staged)
+    except gpus.KilledWhileWaiting as error:
+        end(run.kill, str(error), log)
     except Exception as error:
         logger.exception("Run %s failed", run.id)
         end(run.fail, without_worker_paths(reason(error), workspace), log)
@@ -94,8 +97,8 @@ def carry_out(run: Run, workspace: Workspace, log: RunLog, staged: Staged) -> No
             on_build=lambda: mark_packaging(run, log),
         )
         run.resume()
-    with step("Running the package"):
-        outcome = execute_harness(run, workspace, python, log)
+    with step("Running the package"), held_gpus(run, log) as devices:
+        outcome = execute_harness(run, workspace, python, log, devices)
     with step("Uploading the artifacts"):
         upload_artifacts(run, workspace.inside(run.parameters["artifacts_directory"]), log)
     with step("Publishing the outputs"):
@@ -145,7 +148,7 @@ def gate_for(run: Run, log: RunLog) -> Iterator[egress.Gate | None]:
 
 
 def reason(error: Exception) -> str:
-    if isinstance(error, StepFailed | sandbox.SandboxUnavailable):
+    if isinstance(error, StepFailed | sandbox.SandboxUnavailable | gpus.GpusUnavailable):
         return str(error)
     return f"{type(error).__name__}: {error}"
 
@@ -169,16 +172,39 @@ def mark_packaging(run: Run, log: RunLog) -> None:
     run.mark_packaging()
 
 
-def execute_harness(run: Run, workspace: Workspace, python: Path, log: RunLog) -> Outcome:
+@contextlib.contextmanager
+def held_gpus(run: Run, log: RunLog):
+    """The GPUs of this host the run holds while it goes, once they are free."""
+
+    def waiting() -> None:
+        log.system(f"Waiting for {gpus.gpus_text(run.gpus)} of this worker to be free.")
+        log.flush()
+
+    with gpus.held(run.id, run.gpus, lambda: kill_requested(run.id), waiting) as devices:
+        if devices:
+            log.system(f"Holding GPU {', '.join(devices)} (CUDA_VISIBLE_DEVICES).")
+        yield devices
+
+
+def execute_harness(
+    run: Run, workspace: Workspace, python: Path, log: RunLog, devices: list[str]
+) -> Outcome:
     with gate_for(run, log) as gate:
-        return execute_harness_with(run, workspace, python, log, gate)
+        return execute_harness_with(run, workspace, python, log, devices, gate)
 
 
 def execute_harness_with(
-    run: Run, workspace: Workspace, python: Path, log: RunLog, gate: egress.Gate | None
+    run: Run,
+    workspace: Workspace,
+    python: Path,
+    log: RunLog,
+    devices: list[str],
+    gate: egress.Gate | None,
 ) -> Outcome:
     spec = harness_spec(run, workspace, gate)
     env = user_environment(run, workspace, python, spec, gate)
+    if devices:
+        env["CUDA_VISIBLE_DEVICES"] = ",".join(devices)
     (workspace.root / "harness.py").write_text(HARNESS.read_text())
     command = [str(python), "-u", str(workspace.root / "harness.py"), str(workspace.spec)]
     log.system(f"Calling the {run.type} steps of train.Main.")
@@ -190,12 +216,23 @@ def execute_harness_with(
         # The run's own variables (its parameters: LD_PRELOAD, say) must never reach bwrap
         # or setpriv, which start as root: the harness sets them, once it is the user.
         spec["env"], env = env, {name: env[name] for name in SANDBOX_VARIABLES}
-        command = confined(run, command, workspace, python, artifacts, user, env, gate)
+        command = confined(run, command, workspace, python, artifacts, user, env, devices, gate)
         env, user = sandbox.LAUNCHER_ENVIRONMENT, None  # the sandbox switches to the user
     workspace.spec.write_text(json.dumps(spec))
-    outcome = execute(run, command, workspace.package, env, run.time_limit, log, user)
+    with run_limits(run, workspace, artifacts).held(run.id) as held:
+        outcome = execute(run, command, workspace.package, env, run.time_limit, log, user, held)
     outcome.result = workspace.read_result()
     return outcome
+
+
+def run_limits(run: Run, workspace: Workspace, artifacts: Path) -> limits.RunLimits:
+    """What the run may use; its disk is what it writes, not the data staged for it."""
+    disk = limits.DiskWatch(
+        folders=[*workspace.writable, artifacts],
+        staged=[workspace.data, workspace.test_data],
+        limit=run.resources.disk_bytes,
+    )
+    return limits.RunLimits(run.resources, disk)
 
 
 def confined(
@@ -206,13 +243,14 @@ def confined(
     artifacts: Path,
     user: RunUser | None,
     env: dict[str, str],
+    devices: list[str],
     gate: egress.Gate | None,
 ) -> list[str]:
     """The harness in the run's sandbox: what it writes, and what it only reads."""
     return sandbox.confine(
         command,
         env=env,
-        gpu=run.gpu,
+        gpus=devices,
         cwd=workspace.package,
         writable=[*workspace.writable, artifacts],
         read_only=[
@@ -263,6 +301,7 @@ def user_environment(
     artifacts = artifacts_folder(run, workspace)
     artifacts.mkdir(parents=True, exist_ok=True)
     env = {
+        **limits.thread_variables(run.cpus),  # a parameter of the same name wins
         **run.parameters,
         "PATH": f"{python.parent}:/usr/local/bin:/usr/bin:/bin",
         "HOME": str(workspace.home),
@@ -276,8 +315,6 @@ def user_environment(
         "evaluation_data_directory": spec["evaluation"],
         "test_data_directory": spec["evaluation"],
     }
-    if run.gpu and "CUDA_VISIBLE_DEVICES" in os.environ:
-        env["CUDA_VISIBLE_DEVICES"] = os.environ["CUDA_VISIBLE_DEVICES"]
     if gate:
         env.update(gate.environment())
     return env
@@ -288,6 +325,8 @@ def finish(run: Run, workspace: Workspace, outcome: Outcome, staged: Staged, log
         end(run.kill, "Killed on request.", log)
     elif outcome.stopped == "timeout":
         end(run.fail, f"Timed out: the run took longer than {run.time_limit} seconds.", log)
+    elif outcome.stopped == "limit":
+        end(run.fail, outcome.exceeded, log)
     elif outcome.returncode != 0 or "error" in outcome.result:
         end(run.fail, failure_message(outcome), log)
     elif refused := refused_score(outcome.result.get("score")):

