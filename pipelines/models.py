@@ -348,6 +348,19 @@ class Run(DataChoice):
         return self.status not in ACTIVE
 
     @property
+    def is_stopping(self) -> bool:
+        """A kill was asked for and the runner has not ended the run yet."""
+        return self.kill_requested and not self.is_finished
+
+    @property
+    def status_key(self) -> str:
+        return "stopping" if self.is_stopping else self.status
+
+    @property
+    def status_label(self) -> str:
+        return "Stopping" if self.is_stopping else self.get_status_display()
+
+    @property
     def execution_time(self) -> float | None:
         if self.started_at and self.ended_at:
             return round((self.ended_at - self.started_at).total_seconds(), 1)

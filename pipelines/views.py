@@ -3,7 +3,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_POST, require_safe
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from aicenter.access import project_for
 from aicenter.models import Role
@@ -20,12 +20,16 @@ PIPELINES_PER_PAGE = 25
 RUNS_PER_PAGE = 25
 
 
+def safe_next(request, target: str, fallback: str) -> str:
+    """The page an action came from when that is ours, else the fallback."""
+    if url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+        return target
+    return fallback
+
+
 def back_to(request, fallback: str):
     """Where an action returns: the page it came from when that is ours, else the fallback."""
-    target = request.POST.get("next", "")
-    if url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
-        return redirect(target)
-    return redirect(fallback)
+    return redirect(safe_next(request, request.POST.get("next", ""), fallback))
 
 
 @login_required
@@ -141,10 +145,15 @@ def pipeline_start(request, project_id: int, pipeline_id: int):
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "HEAD", "POST"])
 def kill(request, project_id: int, run_id: int):
+    """Asks first, as removing does: a kill cannot be undone."""
     project = project_for(request.user, project_id, Role.EDITOR)
     run = run_in(project, run_id)
+    if request.method != "POST":
+        back = safe_next(request, request.GET.get("next", ""), run.get_absolute_url())
+        context = {"project": project, "section": "pipelines", "run": run, "back": back}
+        return render(request, "pipelines/kill.html", context)
     if run.is_finished:
         messages.info(request, f"Run #{run.id} had already ended.")
     else:
