@@ -100,6 +100,11 @@ class Pipeline(DataChoice):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "name"], name="pipeline_name_unique_in_project"
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name

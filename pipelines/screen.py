@@ -128,3 +128,25 @@ def as_id(value) -> int | None:
 def shows(kind: str) -> dict[str, bool]:
     """Which dataset choices a pipeline type needs."""
     return {"input": kind in NEEDS_INPUT, "evaluation": kind in {"evaluation", "full"}}
+
+
+@dataclass
+class ParameterRow:
+    name: str
+    value: str
+    errors: list[str] = field(default_factory=list)
+
+
+def parameter_rows(rows: list[tuple[str, str]], form) -> tuple[list[ParameterRow], list[str]]:
+    """Each parameter row with the errors that name it, and the errors that name no row."""
+    shown = [ParameterRow(name, value) for name, value in rows]
+    by_name = {row.name.strip(): row for row in shown}
+    unplaced = []
+    refusals = form.errors.as_data().get("parameters", []) if form is not None else []
+    for error in refusals:
+        named = (error.params or {}).get("parameter")
+        if named in by_name:
+            by_name[named].errors.extend(error.messages)
+        else:
+            unplaced.extend(error.messages)
+    return shown, unplaced

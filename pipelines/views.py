@@ -13,7 +13,14 @@ from pipelines.definitions import create_pipeline, delete_pipeline, update_pipel
 from pipelines.filters import ListFilters
 from pipelines.forms import PipelineForm
 from pipelines.models import Pipeline
-from pipelines.screen import initial_definition, picker, posted_definition, shows, version_choices
+from pipelines.screen import (
+    initial_definition,
+    parameter_rows,
+    picker,
+    posted_definition,
+    shows,
+    version_choices,
+)
 from pipelines.start import run_again, start_run
 
 PIPELINES_PER_PAGE = 25
@@ -90,7 +97,7 @@ def definition_page(request, project, pipeline: Pipeline | None):
     values, rows = posted_definition(request.POST)
     if "refresh" in request.GET:
         return definition_form(request, project, pipeline, values, rows)
-    form = PipelineForm(project, values)
+    form = PipelineForm(project, values, pipeline=pipeline)
     if not form.is_valid():
         return definition_form(request, project, pipeline, values, rows, form, status=400)
     if pipeline is None:
@@ -105,13 +112,15 @@ def definition_page(request, project, pipeline: Pipeline | None):
 def definition_form(request, project, pipeline, values, rows, form=None, status=200):
     """The screen drawn from `values`; a bound `form` adds its errors next to their fields."""
     errors = form.errors if form is not None else {}
+    parameters, parameter_errors = parameter_rows(rows, form)
     context = {
         "project": project,
         "section": "pipelines",
         "pipeline": pipeline,
         "form": form or PipelineForm(project, initial=values),
         "values": values,
-        "rows": rows,
+        "rows": parameters,
+        "parameter_errors": parameter_errors,
         "choices": version_choices(project, values),
         "datasets": Dataset.objects.filter(project=project).order_by("name"),
         "pickers": [picker(project, name, values, errors) for name in ["input", "evaluation"]],
