@@ -1,6 +1,7 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
@@ -9,15 +10,21 @@ from aicenter.access import project_for
 from aicenter.models import Role
 from datasets.models import Dataset
 from pipelines.access import pipeline_in, run_in
-from pipelines.definitions import create_pipeline, delete_pipeline, update_pipeline
+from pipelines.definitions import (
+    create_pipeline,
+    delete_pipeline,
+    start_changed_run,
+    update_pipeline,
+)
 from pipelines.filters import ListFilters
 from pipelines.forms import PipelineForm
-from pipelines.models import Pipeline
+from pipelines.models import Pipeline, Run
 from pipelines.screen import (
     initial_definition,
     parameter_rows,
     picker,
     posted_definition,
+    run_definition,
     shows,
     version_choices,
 )
@@ -93,6 +100,9 @@ def definition_page(request, project, pipeline: Pipeline | None):
     """The Create Pipeline screen, also for editing; `refresh` redraws it with new choices."""
     if request.method != "POST":
         values, rows = initial_definition(pipeline)
+        if pipeline is None:  # "Create pipeline" from a package version names it
+            named = ["package", "version"]
+            values.update({key: request.GET[key] for key in named if key in request.GET})
         return definition_form(request, project, pipeline, values, rows)
     values, rows = posted_definition(request.POST)
     if "refresh" in request.GET:
@@ -109,7 +119,31 @@ def definition_page(request, project, pipeline: Pipeline | None):
     return redirect(pipeline)
 
 
-def definition_form(request, project, pipeline, values, rows, form=None, status=200):
+@login_required
+def again_with_changes(request, project_id: int, run_id: int):
+    """The Create Pipeline screen filled from a run: start it once so changed, or save the
+    changes into its pipeline (that button posts to the pipeline's edit page)."""
+    project = project_for(request.user, project_id, Role.EDITOR)
+    run = run_in(project, run_id)
+    if run.pipeline is None:
+        raise Http404("The run's pipeline was removed.")
+    if request.method != "POST":
+        values, rows = run_definition(run)
+        return definition_form(request, project, run.pipeline, values, rows, source=run)
+    values, rows = posted_definition(request.POST)
+    form = PipelineForm(project, values, pipeline=run.pipeline)
+    if "refresh" in request.GET or not form.is_valid():
+        status = 200 if "refresh" in request.GET else 400
+        bound = None if "refresh" in request.GET else form
+        return definition_form(request, project, run.pipeline, values, rows, bound, status, run)
+    started = start_changed_run(run.pipeline, form.cleaned_data)
+    messages.success(request, f"Run #{started.id} is queued; {run.pipeline.name} stays as it was.")
+    return redirect(started)
+
+
+def definition_form(
+    request, project, pipeline, values, rows, form=None, status=200, source: Run | None = None
+):
     """The screen drawn from `values`; a bound `form` adds its errors next to their fields."""
     errors = form.errors if form is not None else {}
     parameters, parameter_errors = parameter_rows(rows, form)
@@ -126,6 +160,7 @@ def definition_form(request, project, pipeline, values, rows, form=None, status=
         "pickers": [picker(project, name, values, errors) for name in ["input", "evaluation"]],
         "shows": shows(values.get("type") or "training"),
         "refresh_url": f"{request.path}?refresh",
+        "source": source,
     }
     if request.htmx:
         return render(request, "pipelines/partials/pipeline_form.html", context, status=status)

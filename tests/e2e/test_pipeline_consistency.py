@@ -57,3 +57,35 @@ def test_a_second_pipeline_of_the_same_name_is_refused_under_its_field(live_serv
         "The project already has a pipeline named nightly."
     )
     assert Pipeline.objects.filter(project=project).count() == 1
+
+
+def test_run_again_with_changes_opens_the_form_filled_from_the_run(live_server, page: Page):
+    user = make_user("ines")
+    project = make_project(user, "Botany")
+    data = dataset_with(project, "flowers", {"train/a.csv": b"x\n1\n"})
+    parameters = {"artifacts_directory": "artifacts", "save_training_data": "true", "epochs": "3"}
+    pipeline = training_pipeline(
+        project, user, example_version(project, user), data, input_path="train",
+        parameters=parameters,
+    )  # fmt: skip
+    run = run_of(pipeline, Status.SUCCESSFUL)
+    log_in(page, live_server.url, "ines")
+
+    page.goto(f"{live_server.url}{run.get_absolute_url()}")
+    page.get_by_role("link", name="Run again with changes").click()
+    expect(page.get_by_role("heading", name=f"Run #{run.id} again with changes")).to_be_visible()
+    expect(page.get_by_label("Name", exact=True)).to_have_value("nightly")
+    expect(page.get_by_label("Package", exact=True)).to_have_value(
+        str(pipeline.package_version.package_id)
+    )
+    expect(page.get_by_label("Minor version")).to_have_value("1.0")
+    expect(page.get_by_label("Folder of flowers")).to_have_value("train")
+    expect(page.get_by_label("Value of parameter 3")).to_have_value("3")
+
+    page.get_by_label("Value of parameter 3").fill("5")
+    page.get_by_role("button", name="Start one run").click()
+    expect(page.get_by_text("stays as it was")).to_be_visible()
+    again = pipeline.runs.order_by("-id").first()
+    assert again.parameters["epochs"] == "5"
+    pipeline.refresh_from_db()
+    assert pipeline.parameters["epochs"] == "3"

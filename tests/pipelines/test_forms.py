@@ -339,3 +339,35 @@ def test_a_parameters_error_is_shown_on_its_own_row(project, owner_client, versi
     assert response.context["parameter_errors"] == []
     row = response.text.split('value="bad name"')[1].split("</tr>")[0]
     assert "is not a valid variable name." in row
+
+
+def test_create_pipeline_from_a_version_is_filled_with_that_version(
+    project, owner, owner_client, version
+):
+    upload = reverse("packages:version", args=[project.id, version.package_id, version.label])
+    create = reverse("pipelines:create", args=[project.id])
+    link = f"{create}?package={version.package_id}&amp;version=1.0"
+    assert link in owner_client.get(upload).text
+    screen = owner_client.get(f"{create}?package={version.package_id}&version=1.0")
+    assert screen.context["choices"].package == version.package
+    assert screen.context["choices"].version == "1.0"
+
+
+def test_running_again_with_changes_starts_one_run_and_leaves_the_pipeline(
+    project, owner, owner_client, version, data
+):
+    pipeline_id = post_api(owner, project, api_body(version, data, {})).json()["id"]
+    pipeline = Pipeline.objects.get(id=pipeline_id)
+    run = pipeline.runs.get()
+    url = reverse("pipelines:run-change", args=[project.id, run.id])
+    screen = owner_client.get(url)
+    assert screen.context["values"]["input_path"] == "train"
+    assert [(row.name, row.value) for row in screen.context["rows"]] == list(run.parameters.items())
+    names = ["artifacts_directory", "save_training_data", "epochs"]
+    changes = {"param_name": names, "param_value": ["artifacts", "false", "9"]}
+    response = owner_client.post(url, screen_fields(version, data, changes))
+    again = pipeline.runs.exclude(id=run.id).get()
+    assert response.url == again.get_absolute_url()
+    assert again.parameters["epochs"] == "9"
+    pipeline.refresh_from_db()
+    assert "epochs" not in pipeline.all_parameters
