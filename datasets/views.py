@@ -35,8 +35,9 @@ def page(request, template: str, project, status: int = 200, **context):
     return render(request, f"datasets/{template}", context, status=status)
 
 
-def refused(form, error: ValidationError) -> None:
-    form.add_error(None, error.messages)
+def refused(form, error: ValidationError, field: str | None = None) -> None:
+    """The action's refusal shown with the form: under `field`, or above all fields."""
+    form.add_error(field, error.messages)
 
 
 @login_required
@@ -56,7 +57,7 @@ def dataset_create(request, project_id: int):
         try:
             dataset = create_dataset(project, **form.cleaned_data, user=request.user)
         except ValidationError as error:
-            refused(form, error)
+            refused(form, error, "name")
         else:
             messages.success(request, f"Created dataset {dataset.name}.")
             return redirect(dataset)
@@ -186,7 +187,7 @@ def folder_create(request, project_id: int, dataset_id: int):
         try:
             folder = create_folder(dataset, path)
         except ValidationError as error:
-            refused(form, error)
+            refused(form, error, "name")
         else:
             messages.success(request, f"Created folder {folder.path}.")
             return redirect(folder_url(dataset, folder.path))

@@ -291,7 +291,7 @@ def get_pipeline(request, project_id: int, pipeline_id: int):
 def change_pipeline(request, project_id: int, pipeline_id: int):
     project = project_for(request.user, project_id, Role.EDITOR)
     pipeline = pipeline_in(project, pipeline_id)
-    form = PipelineForm(project, form_data(request.body))
+    form = PipelineForm(project, form_data(request.body), pipeline=pipeline)
     pipeline = update_pipeline(pipeline, check_form(form), request.user)
     return pipeline_data(pipeline, runs_of(pipeline))
 

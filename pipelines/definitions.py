@@ -4,9 +4,9 @@ from django.db import transaction
 
 from aicenter.models import EventKind, record_event
 from pipelines.fields import definition_fields
-from pipelines.models import Pipeline, ScheduleKind
+from pipelines.models import Pipeline, Run, ScheduleKind
 from pipelines.schedules import drop_schedule, sync_schedule
-from pipelines.start import start_run
+from pipelines.start import queue_run, start_run
 
 
 def define(pipeline: Pipeline, data: dict) -> None:
@@ -69,3 +69,11 @@ def delete_pipeline(pipeline: Pipeline, user=None) -> None:
         user=user,
     )
     pipeline.delete()
+
+
+def start_changed_run(pipeline: Pipeline, data: dict) -> Run:
+    """One run of the pipeline as `data` (PipelineForm's cleaned data) defines it; the pipeline
+    keeps its own definition and schedule, and the run records what it ran."""
+    changed = Pipeline(project=pipeline.project)
+    define(changed, data)
+    return queue_run(changed, pipeline, pipeline.name, changed.all_parameters)

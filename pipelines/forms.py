@@ -10,7 +10,7 @@ from aicenter.templatetags.aicenter import MINUTES_IN
 from datasets.models import Dataset
 from packages.contract import NEEDED_METHODS, PipelineType
 from packages.models import MLPackage
-from pipelines.models import DEFAULT_PARAMETERS, ENV_NAME, Overlap, ScheduleKind
+from pipelines.models import DEFAULT_PARAMETERS, ENV_NAME, Overlap, Pipeline, ScheduleKind
 from pipelines.runner.workspace import RESERVED_NAMES
 
 NEEDS_INPUT = {PipelineType.TRAINING, PipelineType.FULL}
@@ -62,13 +62,23 @@ class PipelineForm(forms.Form):
     ends_at = JSONDateTimeField(required=False, label="End")
     on_overlap = forms.ChoiceField(choices=Overlap.choices, initial=Overlap.SKIP, required=False)
 
-    def __init__(self, project, *args, **kwargs) -> None:
+    def __init__(self, project, *args, pipeline: Pipeline | None = None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.project = project
+        self.pipeline = pipeline
         self.fields["package"].queryset = MLPackage.objects.filter(project=project)
         datasets = Dataset.objects.filter(project=project)
         self.fields["input_dataset"].queryset = datasets
         self.fields["evaluation_dataset"].queryset = datasets
+
+    def clean_name(self) -> str:
+        name = self.cleaned_data["name"]
+        others = Pipeline.objects.filter(project=self.project, name=name)
+        if self.pipeline is not None:
+            others = others.exclude(id=self.pipeline.id)
+        if others.exists():
+            raise forms.ValidationError(f"The project already has a pipeline named {name}.")
+        return name
 
     def clean_timeout(self) -> int | None:
         """Workers give up on a task after RUN_TIMEOUT (and a margin): a longer run would be
@@ -211,15 +221,28 @@ def checked_parameters(raw, base: dict[str, str]) -> dict[str, str]:
     raw = raw or {}
     if not isinstance(raw, dict):
         raise forms.ValidationError("Parameters must be an object of names and values.")
-    errors = [f"{name!r} is not a valid variable name." for name in raw if not ENV_NAME.match(name)]
-    errors += [f"{name} must be a string or a number." for name, v in raw.items() if not plain(v)]
+    errors = [
+        parameter_error("%(parameter)r is not a valid variable name.", name)
+        for name in raw
+        if not ENV_NAME.match(name)
+    ]
+    errors += [
+        parameter_error("%(parameter)s must be a string or a number.", name)
+        for name, value in raw.items()
+        if not plain(value)
+    ]
     if errors:
         raise forms.ValidationError(errors)
     parameters = {**base, **{name: str(value) for name, value in raw.items()}}
     check_artifacts_directory(parameters["artifacts_directory"])
     if parameters["save_training_data"].lower() not in {"true", "false"}:
-        raise forms.ValidationError("save_training_data must be true or false.")
+        raise parameter_error("%(parameter)s must be true or false.", "save_training_data")
     return parameters
+
+
+def parameter_error(message: str, name: str) -> forms.ValidationError:
+    """An error that names its parameter, so that a screen can show it on that row."""
+    return forms.ValidationError(message, code="parameter", params={"parameter": name})
 
 
 def plain(value) -> bool:
@@ -230,12 +253,15 @@ def plain(value) -> bool:
 def check_artifacts_directory(value: str) -> None:
     path = PurePosixPath(value)
     if not value or path.is_absolute() or ".." in path.parts:
-        raise forms.ValidationError(
-            "artifacts_directory must be a relative folder inside the run's workspace."
+        raise parameter_error(
+            "%(parameter)s must be a relative folder inside the run's workspace.",
+            "artifacts_directory",
         )
     if not path.parts or path.parts[0] in RESERVED_NAMES:
         raise forms.ValidationError(
             f"artifacts_directory {value!r} is reserved: the workspace itself (.) and "
             f"{', '.join(RESERVED_NAMES)}, with what is inside them, hold the run's package, "
-            "its data and the service's own files. Choose a folder of its own, such as artifacts."
+            "its data and the service's own files. Choose a folder of its own, such as artifacts.",
+            code="parameter",
+            params={"parameter": "artifacts_directory"},
         )

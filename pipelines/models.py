@@ -107,6 +107,11 @@ class Pipeline(DataChoice):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "name"], name="pipeline_name_unique_in_project"
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -380,6 +385,19 @@ class Run(DataChoice):
         if self.started_at and not self.ended_at:
             return round((timezone.now() - self.started_at).total_seconds())
         return None
+
+    @property
+    def is_stopping(self) -> bool:
+        """A kill was asked for and the runner has not ended the run yet."""
+        return self.kill_requested and not self.is_finished
+
+    @property
+    def status_key(self) -> str:
+        return "stopping" if self.is_stopping else self.status
+
+    @property
+    def status_label(self) -> str:
+        return "Stopping" if self.is_stopping else self.get_status_display()
 
     @property
     def execution_time(self) -> float | None:

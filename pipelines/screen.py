@@ -9,7 +9,7 @@ from datasets.models import Dataset, FolderEntry
 from packages.models import MLPackage, PackageVersion
 from pipelines.fields import Field, definition_fields, package_and_version
 from pipelines.forms import NEEDS_INPUT
-from pipelines.models import DEFAULT_PARAMETERS, Pipeline
+from pipelines.models import DEFAULT_PARAMETERS, Pipeline, Run
 
 DATE_INPUT = "%Y-%m-%dT%H:%M"
 
@@ -42,7 +42,16 @@ def initial_definition(pipeline: Pipeline | None) -> tuple[dict, list[tuple[str,
     return values, list(pipeline.all_parameters.items())
 
 
-def screen_values(pipeline: Pipeline, entry: Field) -> dict:
+def run_definition(run: Run) -> tuple[dict, list[tuple[str, str]]]:
+    """The screen filled from what a run ran: its pipeline's schedule, the run's everything else."""
+    values, _ = initial_definition(run.pipeline)
+    for entry in definition_fields():
+        if entry.run and entry.name not in {"parameters", "timeout"}:
+            values.update(screen_values(run, entry))
+    return values, list(run.parameters.items())
+
+
+def screen_values(pipeline: Pipeline | Run, entry: Field) -> dict:
     """A field of the definition as the screen's inputs hold it, named as PipelineForm names it."""
     if entry.name == "package_version":
         return package_and_version(pipeline)
@@ -131,3 +140,25 @@ def as_id(value) -> int | None:
 def shows(kind: str) -> dict[str, bool]:
     """Which dataset choices a pipeline type needs."""
     return {"input": kind in NEEDS_INPUT, "evaluation": kind in {"evaluation", "full"}}
+
+
+@dataclass
+class ParameterRow:
+    name: str
+    value: str
+    errors: list[str] = field(default_factory=list)
+
+
+def parameter_rows(rows: list[tuple[str, str]], form) -> tuple[list[ParameterRow], list[str]]:
+    """Each parameter row with the errors that name it, and the errors that name no row."""
+    shown = [ParameterRow(name, value) for name, value in rows]
+    by_name = {row.name.strip(): row for row in shown}
+    unplaced = []
+    refusals = form.errors.as_data().get("parameters", []) if form is not None else []
+    for error in refusals:
+        named = (error.params or {}).get("parameter")
+        if named in by_name:
+            by_name[named].errors.extend(error.messages)
+        else:
+            unplaced.extend(error.messages)
+    return shown, unplaced

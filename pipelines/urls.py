@@ -13,6 +13,7 @@ urlpatterns = [
     path("<int:pipeline_id>/start", views.pipeline_start, name="start"),
     path("runs/<int:run_id>/kill", views.kill, name="kill"),
     path("runs/<int:run_id>/again", views.again, name="run-again"),
+    path("runs/<int:run_id>/again-with-changes", views.again_with_changes, name="run-change"),
     # One run's Pipeline Details page, its outputs and logs.
     path("runs/<int:run_id>/", details.run_detail, name="run"),
     path("runs/<int:run_id>/header", details.run_header, name="run-header"),

@@ -1,32 +1,50 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_POST, require_safe
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from aicenter.access import project_for
 from aicenter.models import Role
 from datasets.models import Dataset
 from pipelines.access import pipeline_in, run_in
-from pipelines.definitions import create_pipeline, delete_pipeline, update_pipeline
+from pipelines.definitions import (
+    create_pipeline,
+    delete_pipeline,
+    start_changed_run,
+    update_pipeline,
+)
 from pipelines.filters import ListFilters
 from pipelines.forms import PipelineForm
-from pipelines.models import Pipeline
+from pipelines.models import Pipeline, Run
 from pipelines.resources import Resources
-from pipelines.screen import initial_definition, picker, posted_definition, shows, version_choices
+from pipelines.screen import (
+    initial_definition,
+    parameter_rows,
+    picker,
+    posted_definition,
+    run_definition,
+    shows,
+    version_choices,
+)
 from pipelines.start import run_again, start_run
 
 PIPELINES_PER_PAGE = 25
 RUNS_PER_PAGE = 25
 
 
+def safe_next(request, target: str, fallback: str) -> str:
+    """The page an action came from when that is ours, else the fallback."""
+    if url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+        return target
+    return fallback
+
+
 def back_to(request, fallback: str):
     """Where an action returns: the page it came from when that is ours, else the fallback."""
-    target = request.POST.get("next", "")
-    if url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
-        return redirect(target)
-    return redirect(fallback)
+    return redirect(safe_next(request, request.POST.get("next", ""), fallback))
 
 
 @login_required
@@ -83,11 +101,14 @@ def definition_page(request, project, pipeline: Pipeline | None):
     """The Create Pipeline screen, also for editing; `refresh` redraws it with new choices."""
     if request.method != "POST":
         values, rows = initial_definition(pipeline)
+        if pipeline is None:  # "Create pipeline" from a package version names it
+            named = ["package", "version"]
+            values.update({key: request.GET[key] for key in named if key in request.GET})
         return definition_form(request, project, pipeline, values, rows)
     values, rows = posted_definition(request.POST)
     if "refresh" in request.GET:
         return definition_form(request, project, pipeline, values, rows)
-    form = PipelineForm(project, values)
+    form = PipelineForm(project, values, pipeline=pipeline)
     if not form.is_valid():
         return definition_form(request, project, pipeline, values, rows, form, status=400)
     if pipeline is None:
@@ -99,22 +120,49 @@ def definition_page(request, project, pipeline: Pipeline | None):
     return redirect(pipeline)
 
 
-def definition_form(request, project, pipeline, values, rows, form=None, status=200):
+@login_required
+def again_with_changes(request, project_id: int, run_id: int):
+    """The Create Pipeline screen filled from a run: start it once so changed, or save the
+    changes into its pipeline (that button posts to the pipeline's edit page)."""
+    project = project_for(request.user, project_id, Role.EDITOR)
+    run = run_in(project, run_id)
+    if run.pipeline is None:
+        raise Http404("The run's pipeline was removed.")
+    if request.method != "POST":
+        values, rows = run_definition(run)
+        return definition_form(request, project, run.pipeline, values, rows, source=run)
+    values, rows = posted_definition(request.POST)
+    form = PipelineForm(project, values, pipeline=run.pipeline)
+    if "refresh" in request.GET or not form.is_valid():
+        status = 200 if "refresh" in request.GET else 400
+        bound = None if "refresh" in request.GET else form
+        return definition_form(request, project, run.pipeline, values, rows, bound, status, run)
+    started = start_changed_run(run.pipeline, form.cleaned_data)
+    messages.success(request, f"Run #{started.id} is queued; {run.pipeline.name} stays as it was.")
+    return redirect(started)
+
+
+def definition_form(
+    request, project, pipeline, values, rows, form=None, status=200, source: Run | None = None
+):
     """The screen drawn from `values`; a bound `form` adds its errors next to their fields."""
     errors = form.errors if form is not None else {}
+    parameters, parameter_errors = parameter_rows(rows, form)
     context = {
         "project": project,
         "section": "pipelines",
         "pipeline": pipeline,
         "form": form or PipelineForm(project, initial=values),
         "values": values,
-        "rows": rows,
+        "rows": parameters,
+        "parameter_errors": parameter_errors,
         "choices": version_choices(project, values),
         "datasets": Dataset.objects.filter(project=project).order_by("name"),
         "pickers": [picker(project, name, values, errors) for name in ["input", "evaluation"]],
         "shows": shows(values.get("type") or "training"),
         "defaults": Resources.with_defaults(),
         "refresh_url": f"{request.path}?refresh",
+        "source": source,
     }
     if request.htmx:
         return render(request, "pipelines/partials/pipeline_form.html", context, status=status)
@@ -143,10 +191,15 @@ def pipeline_start(request, project_id: int, pipeline_id: int):
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "HEAD", "POST"])
 def kill(request, project_id: int, run_id: int):
+    """Asks first, as removing does: a kill cannot be undone."""
     project = project_for(request.user, project_id, Role.EDITOR)
     run = run_in(project, run_id)
+    if request.method != "POST":
+        back = safe_next(request, request.GET.get("next", ""), run.get_absolute_url())
+        context = {"project": project, "section": "pipelines", "run": run, "back": back}
+        return render(request, "pipelines/kill.html", context)
     if run.is_finished:
         messages.info(request, f"Run #{run.id} had already ended.")
     else:

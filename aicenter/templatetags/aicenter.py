@@ -1,12 +1,18 @@
-"""How every app writes a score, a duration and an interval.
+"""How every app writes a score, a duration, an interval and a moment.
 
 Templates use them as filters (`{{ run.score|score }}`); Python code that needs the same
 text, such as the comparison tables and the schedule summary, calls the functions.
 """
 
+from datetime import datetime
+
 from django import template
 from django.conf import settings
+from django.contrib.humanize.templatetags.humanize import naturaltime
 from django.template.defaultfilters import floatformat
+from django.utils.formats import date_format
+from django.utils.html import format_html
+from django.utils.timezone import localtime
 
 register = template.Library()
 
@@ -47,6 +53,20 @@ def interval_text(minutes: int) -> str:
     """360 -> "6 hours", 1440 -> "1 day", 90 -> "90 minutes"."""
     count, unit = in_largest_unit(minutes)
     return f"1 {unit.removesuffix('s')}" if count == 1 else f"{count} {unit}"
+
+
+@register.filter(name="when")
+def when_html(moment: datetime | None) -> str:
+    """A moment as "3 hours ago" that never wraps, the exact time on hover."""
+    if not moment:
+        return MISSING
+    exact = date_format(localtime(moment), "Y-m-d H:i:s T")
+    return format_html(
+        '<time class="when" datetime="{}" title="{}">{}</time>',
+        moment.isoformat(),
+        exact,
+        naturaltime(moment),
+    )
 
 
 NETWORK_GIVEN = {

@@ -64,7 +64,10 @@ def test_creating_a_dataset_with_a_taken_or_unsafe_name_is_refused(project, owne
     create = reverse("datasets:create", args=[project.id])
     taken = owner_client.post(create, {"name": "reviews"})
     assert taken.status_code == 400
-    assert "already has a dataset named reviews" in taken.text
+    assert taken.context["form"].errors["name"] == [
+        "The project already has a dataset named reviews."
+    ]
+    assert 'role="alert"' not in taken.text  # under its field, not above the form
     assert "Use letters, digits" in owner_client.post(create, {"name": "a b"}).text
     assert Dataset.objects.count() == 1
 
@@ -197,7 +200,14 @@ def test_an_editor_makes_an_empty_folder(editor_client, dataset):
 def test_making_a_folder_over_a_file_is_refused(editor_client, dataset):
     response = editor_client.post(url("folder-create", dataset), {"name": "readme.txt"})
     assert response.status_code == 400
-    assert "readme.txt: a file has this name" in response.text
+    assert "readme.txt: a file has this name" in response.context["form"].errors["name"][0]
+
+
+def test_the_new_folder_page_shows_one_label_for_its_one_input(editor_client, dataset):
+    page = editor_client.get(url("folder-create", dataset) + "?path=train").text
+    assert page.count("<label") == 1
+    assert '<label for="id_name">Folder name</label>' in page
+    assert '<input type="hidden" name="path" value="train"' in page
 
 
 def test_deleting_a_file_asks_first(editor_client, dataset):

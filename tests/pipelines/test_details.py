@@ -93,7 +93,7 @@ def test_a_successful_run_shows_its_version_artifacts_snapshot_and_results(
     for name in ["metrics.json", "predictions.csv", "loss.png", "weights.bin", "plots/"]:
         assert name in page
     assert url("run-artifact", successful, "plots/loss.png") in page
-    assert "<code>a.csv</code>" in page and "<code>b.csv</code>" in page
+    assert ">a.csv</code>" in page and ">b.csv</code>" in page
     assert "&quot;run_summary&quot;: {" in page  # _results.json, indented
     assert "0.9100" in page
     assert 'role="alert"' not in page

@@ -44,8 +44,11 @@ def make(project, owner):
     version = example_version(project, owner)
     data = dataset_with(project, "reviews", {"train/a.csv": b"x\n1\n", "test/b.csv": b"x\n2\n"})
 
+    made = iter(range(1, 1000))
+
     def pipeline_with(**changes) -> Pipeline:
         definition = {
+            "name": f"nightly-{next(made)}",  # names are unique in a project
             "input_path": "train",
             "evaluation_dataset": data,
             "evaluation_path": "test",
@@ -91,7 +94,7 @@ def test_the_form_has_exactly_the_fields_the_list_is_cleaned_from():
 
 def test_a_valid_form_cleans_every_field_of_the_list(project, make):
     schedule = {"kind": "recurring", "every": "6h", "overlap": "queue"}
-    body = body_like(make(), input_path="train", schedule=schedule)
+    body = body_like(make(), name="another", input_path="train", schedule=schedule)
     form = PipelineForm(project, form_data(json.dumps(body).encode()))
     assert form.is_valid(), form.errors
     assert {field.name for field in definition_fields()} <= set(form.cleaned_data)

@@ -228,7 +228,7 @@ def test_the_screen_keeps_the_definition_after_a_refusal(project, owner_client, 
     fields.update(repeat="cron", cron="nonsense")
     response = owner_client.post(reverse("pipelines:create", args=[project.id]), fields)
     assert response.status_code == 400
-    assert response.context["rows"] == [("epochs", "five")]
+    assert [(row.name, row.value) for row in response.context["rows"]] == [("epochs", "five")]
     assert 'value="nonsense"' in response.text
 
 
@@ -308,3 +308,78 @@ def test_a_pipeline_may_ask_for_the_network_where_the_operator_gives_it(
     assert answer.status_code == 201, answer.json()
     assert answer.json()["network"] is True
     assert Pipeline.objects.get().runs.get().network is True
+
+
+def test_a_name_taken_in_the_project_is_refused_alike(project, owner, owner_client, version, data):
+    post_api(owner, project, api_body(version, data, {}))
+    message = "The project already has a pipeline named nightly."
+    api_response = post_api(owner, project, api_body(version, data, {}))
+    assert api_response.json()["errors"] == [{"field": "name", "message": message}]
+    url = reverse("pipelines:create", args=[project.id])
+    screen_response = owner_client.post(url, screen_fields(version, data, {}))
+    assert screen_response.context["form"].errors["name"] == [message]
+    assert Pipeline.objects.count() == 1
+
+
+def test_a_pipeline_keeps_its_own_name_when_changed_but_takes_no_other(
+    project, owner, owner_client, version, data
+):
+    post_api(owner, project, api_body(version, data, {"name": "weekly"}))
+    nightly = post_api(owner, project, api_body(version, data, {})).json()
+    url = f"/api/v1/projects/{project.id}/pipelines/{nightly['id']}"
+    client = api_client(owner)
+    kept = client.put(url, api_body(version, data, {"gpu": True}), content_type="application/json")
+    assert kept.status_code == 200
+    taken = client.put(url, api_body(version, data, {"name": "weekly"}), "application/json")
+    assert taken.json()["errors"][0]["field"] == "name"
+    edit = reverse("pipelines:edit", args=[project.id, nightly["id"]])
+    assert owner_client.post(edit, screen_fields(version, data, {})).status_code == 302
+    refused = owner_client.post(edit, screen_fields(version, data, {"name": "weekly"}))
+    assert "already has a pipeline named weekly" in refused.text
+
+
+def test_a_parameters_error_is_shown_on_its_own_row(project, owner_client, version, data):
+    names = ["artifacts_directory", "bad name", "epochs"]
+    fields = screen_fields(version, data, {"param_name": names, "param_value": ["out", "1", "2"]})
+    response = owner_client.post(reverse("pipelines:create", args=[project.id]), fields)
+    rows = {row.name: row.errors for row in response.context["rows"]}
+    assert rows == {
+        "artifacts_directory": [],
+        "bad name": ["'bad name' is not a valid variable name."],
+        "epochs": [],
+    }
+    assert response.context["parameter_errors"] == []
+    row = response.text.split('value="bad name"')[1].split("</tr>")[0]
+    assert "is not a valid variable name." in row
+
+
+def test_create_pipeline_from_a_version_is_filled_with_that_version(
+    project, owner, owner_client, version
+):
+    upload = reverse("packages:version", args=[project.id, version.package_id, version.label])
+    create = reverse("pipelines:create", args=[project.id])
+    link = f"{create}?package={version.package_id}&amp;version=1.0"
+    assert link in owner_client.get(upload).text
+    screen = owner_client.get(f"{create}?package={version.package_id}&version=1.0")
+    assert screen.context["choices"].package == version.package
+    assert screen.context["choices"].version == "1.0"
+
+
+def test_running_again_with_changes_starts_one_run_and_leaves_the_pipeline(
+    project, owner, owner_client, version, data
+):
+    pipeline_id = post_api(owner, project, api_body(version, data, {})).json()["id"]
+    pipeline = Pipeline.objects.get(id=pipeline_id)
+    run = pipeline.runs.get()
+    url = reverse("pipelines:run-change", args=[project.id, run.id])
+    screen = owner_client.get(url)
+    assert screen.context["values"]["input_path"] == "train"
+    assert [(row.name, row.value) for row in screen.context["rows"]] == list(run.parameters.items())
+    names = ["artifacts_directory", "save_training_data", "epochs"]
+    changes = {"param_name": names, "param_value": ["artifacts", "false", "9"]}
+    response = owner_client.post(url, screen_fields(version, data, changes))
+    again = pipeline.runs.exclude(id=run.id).get()
+    assert response.url == again.get_absolute_url()
+    assert again.parameters["epochs"] == "9"
+    pipeline.refresh_from_db()
+    assert "epochs" not in pipeline.all_parameters

@@ -1,4 +1,4 @@
-"""The GPU switch of pipelines and runs saved before GPUs were counted means one GPU."""
+"""Migrations that change existing rows, run against rows written before them."""
 
 import pytest
 from django.db import connection
@@ -12,10 +12,12 @@ BEFORE = [("pipelines", "0005_network")]
 AFTER = [("pipelines", "0006_resources")]
 
 
-def migrate(targets) -> None:
+def migrate(targets):
+    """Migrates to `targets`; the models as they were there."""
     executor = MigrationExecutor(connection)
     executor.loader.build_graph()
     executor.migrate(targets)
+    return executor.loader.project_state(targets).apps
 
 
 def switches(table: str) -> dict[int, bool]:
@@ -40,3 +42,33 @@ def test_the_gpu_switch_becomes_one_gpu_and_back(project, owner):
     assert Pipeline.objects.get(id=with_gpu.id).gpus == 1
     assert Pipeline.objects.get(id=without.id).gpus is None
     assert Run.objects.get(id=run.id).gpus == 1
+
+
+NAMES_AFTER = [("pipelines", "0007_unique_pipeline_names")]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_pipelines_sharing_a_name_get_their_id_appended_but_the_oldest(owner, project):
+    version = example_version(project, owner)
+    data = dataset_with(project, "reviews", {"a.csv": b"x\n"})
+    old = migrate(AFTER).get_model("pipelines", "Pipeline")
+    made = [
+        old.objects.create(
+            project_id=project.id, name=name, type="training",
+            package_version_id=version.id, input_dataset_id=data.id,
+        )
+        for name in ["nightly", "nightly", "weekly", "n" * 100]
+    ] + [
+        old.objects.create(
+            project_id=project.id, name="n" * 100, type="training",
+            package_version_id=version.id, input_dataset_id=data.id,
+        )
+    ]  # fmt: skip
+    migrate(NAMES_AFTER)
+    names = dict(Pipeline.objects.values_list("id", "name"))
+    assert names[made[0].id] == "nightly"
+    assert names[made[1].id] == f"nightly-{made[1].id}"
+    assert names[made[2].id] == "weekly"
+    assert names[made[3].id] == "n" * 100
+    suffix = f"-{made[4].id}"
+    assert names[made[4].id] == "n" * (100 - len(suffix)) + suffix

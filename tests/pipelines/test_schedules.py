@@ -165,7 +165,9 @@ def test_the_next_fire_is_hidden_past_the_end(project, owner, version, data):
     end = timezone.now() + timedelta(minutes=30)
     pipeline = recurring(project, owner, version, data, ends_at=end)
     assert pipeline.next_fire is None
-    pipeline = recurring(project, owner, version, data, interval_minutes=10, ends_at=end)
+    pipeline = recurring(
+        project, owner, version, data, name="often", interval_minutes=10, ends_at=end
+    )
     assert pipeline.next_fire == pipeline.schedule.next_run
 
 

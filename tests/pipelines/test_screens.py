@@ -59,7 +59,7 @@ def fields_for(version, data, **changes) -> dict:
 
 def test_the_screen_starts_with_the_default_parameters(project, owner_client, version):
     response = owner_client.get(create_url(project))
-    assert response.context["rows"] == [
+    assert [(r.name, r.value) for r in response.context["rows"]] == [
         ("artifacts_directory", "artifacts"),
         ("save_training_data", "false"),
     ]
@@ -103,9 +103,14 @@ def test_the_type_decides_which_datasets_the_screen_asks_for(project, owner_clie
 def test_parameter_rows_are_added_and_removed_in_place(project, owner_client):
     rows = {"param_name": ["a", "b", "c"], "param_value": ["1", "2", "3"]}
     added = refresh(owner_client, project, **rows, add_parameter="1")
-    assert added.context["rows"] == [("a", "1"), ("b", "2"), ("c", "3"), ("", "")]
+    assert [(r.name, r.value) for r in added.context["rows"]] == [
+        ("a", "1"),
+        ("b", "2"),
+        ("c", "3"),
+        ("", ""),
+    ]
     removed = refresh(owner_client, project, **rows, remove_parameter="1")
-    assert removed.context["rows"] == [("a", "1"), ("c", "3")]
+    assert [(r.name, r.value) for r in removed.context["rows"]] == [("a", "1"), ("c", "3")]
 
 
 def test_the_folder_picker_browses_the_dataset_tree(project, owner_client, data):

@@ -27,4 +27,4 @@ def test_the_lists_write_a_runs_duration_as_its_page_does(project, viewer_client
         status=Status.FAILED, started_at=ended - timedelta(seconds=754), ended_at=ended
     )
     for url in [reverse("pipelines:list", args=[project.id]), run.pipeline.get_absolute_url()]:
-        assert "<td>12 min 34 s</td>" in viewer_client.get(url).text
+        assert '"size">12 min 34 s</td>' in viewer_client.get(url).text
