@@ -52,8 +52,8 @@ def handled(command):
         except ApiError as error:
             if error.status == 401:
                 fail("The service refused the token: run `aicenter login` again.", UNREACHABLE)
-            problems = error.problems if error.errors else []
-            fail(error.detail, FAILED, problems)
+            # The sentence is the first problem: list them when there are more.
+            fail(error.detail, FAILED, error.problems if len(error.errors) > 1 else [])
         except pull.Mismatch as error:
             fail(str(error))
 
