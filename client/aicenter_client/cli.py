@@ -22,7 +22,7 @@ from rich.table import Table
 
 from aicenter_client import config, pull, push
 from aicenter_client.client import ApiError, Client, NotFound, Unreachable
-from aicenter_client.transfer import bar, console
+from aicenter_client.transfer import console
 
 OK, FAILED, USAGE, KILLED, UNREACHABLE = 0, 1, 2, 3, 4
 OUTCOME = {"successful": OK, "failed": FAILED, "killed": KILLED}
@@ -273,16 +273,7 @@ def dataset_push(folder, dataset_ref, target, delete, quiet, project):
     except NotFound:
         did = api.create_dataset(pid, dataset_ref)["id"]
         console.print(f"Created dataset {dataset_ref}.")
-    target = target.strip("/")
-    files = push.local_files(folder)
-    with bar("hashing", len(files), sum(f.size for f in files), quiet) as hashing:
-        hashes = push.hash_all(files, lambda f: (hashing.advance(f.size), hashing.file_done()))
-    plan = push.Plan(files, hashes)
-    push.compare(api, pid, did, target, plan, mirror=delete)
-    with bar("uploading", len(plan.send), plan.bytes_to_send, quiet) as uploading:
-        push.send_all(api, pid, did, target, plan.send, uploading)
-    for path in plan.delete:
-        api.delete_file(pid, did, f"{target}/{path}" if target else path)
+    plan = push.push_folder(api, pid, did, folder, target, quiet=quiet, mirror=delete)
     click.echo(
         f"Sent {len(plan.send)} files ({human_size(plan.bytes_to_send)}), "
         f"{plan.skipped} already there, {len(plan.delete)} deleted."

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from aicenter_client.client import Client
 from aicenter_client.config import cache_folder
-from aicenter_client.transfer import Bar, Counting
+from aicenter_client.transfer import Bar, Counting, bar
 
 UPLOADS_AT_ONCE = 8
 LISTED_PER_CALL = 2000  # the most files the service compares in one call
@@ -155,3 +155,22 @@ def send_all(client: Client, project: int, dataset: int, folder: str, files, bar
         except BaseException:
             pool.shutdown(cancel_futures=True)
             raise
+
+
+def push_folder(
+    client: Client, project: int, dataset: int, root: Path, folder: str = "", **options
+) -> Plan:
+    """Upload `root` into the dataset's `folder`, sending only what it lacks; with
+    mirror=True, delete the folder's files that `root` lacks. What was done is the plan."""
+    quiet, mirror = options.get("quiet", False), options.get("mirror", False)
+    folder = folder.strip("/")
+    files = local_files(root)
+    with bar("hashing", len(files), sum(f.size for f in files), quiet) as hashing:
+        hashes = hash_all(files, lambda f: (hashing.advance(f.size), hashing.file_done()))
+    plan = Plan(files, hashes)
+    compare(client, project, dataset, folder, plan, mirror)
+    with bar("uploading", len(plan.send), plan.bytes_to_send, quiet) as uploading:
+        send_all(client, project, dataset, folder, plan.send, uploading)
+    for path in plan.delete:
+        client.delete_file(project, dataset, f"{folder}/{path}" if folder else path)
+    return plan
