@@ -36,7 +36,7 @@ def client(bench: Bench) -> list[Row]:
     token = ApiToken.issue(bench.owner, "bench")[1]
     rows = []
     os.environ["AICENTER_CACHE_DIR"] = str(bench.scratch("hash-cache"))
-    with served() as url:
+    with served(bench.scratch("gunicorn") / "server.log") as url:
         environment = {"AICENTER_URL": url, "AICENTER_TOKEN": token}
         for count, size in QUICK_SIZES if bench.quick else SIZES:
             rows += push_rows(bench, environment, project, count, size)
@@ -44,13 +44,16 @@ def client(bench: Bench) -> list[Row]:
 
 
 @contextlib.contextmanager
-def served() -> Iterator[str]:
-    """The service behind gunicorn, as in production, on a free loopback port."""
+def served(log: Path) -> Iterator[str]:
+    """The service behind gunicorn, as in production, on a free loopback port; what it says
+    goes to `log`, not into the table."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     command = [sys.executable, "-m", "gunicorn", "aicenter.wsgi", "--bind", f"127.0.0.1:{port}"]
-    server = subprocess.Popen([*command, "--workers", "2", "--threads", "4"], cwd=ROOT)
+    command += ["--workers", "2", "--threads", "4"]
+    with open(log, "ab") as said:
+        server = subprocess.Popen(command, cwd=ROOT, stdout=said, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_until_up(url)
