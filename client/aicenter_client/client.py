@@ -67,8 +67,8 @@ class Client:
         url = path if path.startswith("http") else f"{self.url}/api/v1{path}"
         try:
             response = self.session.request(method, url, timeout=self.timeout, **options)
-        except requests.ConnectionError as error:
-            raise Unreachable(f"The service at {self.url} cannot be reached ({error}).") from None
+        except requests.ConnectionError:
+            raise Unreachable(f"The service at {self.url} cannot be reached.") from None
         except requests.Timeout:
             raise Unreachable(f"The service at {self.url} did not answer in time.") from None
         if response.status_code >= 400:
