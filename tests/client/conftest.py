@@ -14,6 +14,8 @@ from tests.workers import ROOT
 # The client's own folder, so the command runs from this checkout even where bin/setup has
 # not installed it: `python -m aicenter_client` is what the `aicenter` script calls.
 CLIENT = ROOT / "client"
+if str(CLIENT) not in sys.path:
+    sys.path.insert(0, str(CLIENT))
 
 
 @dataclass
