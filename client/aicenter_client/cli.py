@@ -63,7 +63,8 @@ def handled(command):
 def client() -> Client:
     settings = config.load()
     if not settings.url or not settings.token:
-        fail("No service: run `aicenter login URL`, or set AICENTER_URL and AICENTER_TOKEN.", 4)
+        said = "No service: run `aicenter login URL`, or set AICENTER_URL and AICENTER_TOKEN."
+        fail(said, UNREACHABLE)
     return Client(settings.url, settings.token)
 
 
