@@ -158,6 +158,14 @@ class Client:
         headers = {"Content-Type": "application/octet-stream"}
         return self.request("PUT", url, data=source, headers=headers).json()
 
+    def upload_files(
+        self, project: int, dataset: int, folder: str, items: list[tuple[str, BinaryIO]]
+    ) -> dict:
+        """Many files in one request: (path relative to `folder`, open file) pairs."""
+        files = [("files", (Path(p).name, f, "application/octet-stream")) for p, f in items]
+        data = {"path": folder, "paths": [path for path, _ in items]}
+        return self.post(f"/projects/{project}/datasets/{dataset}/upload", data=data, files=files)
+
     def delete_file(self, project: int, dataset: int, path: str) -> None:
         self.request("DELETE", f"/projects/{project}/datasets/{dataset}/files/{quote(path)}")
 

@@ -7,6 +7,7 @@ local cache of (path, size, mtime) -> sha256 spares hashing unchanged files agai
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import sqlite3
@@ -20,6 +21,10 @@ from aicenter_client.config import cache_folder
 from aicenter_client.transfer import Bar, Counting, bar
 
 UPLOADS_AT_ONCE = 8
+# Small files go many to a request: a request costs the service more than 100 KB of bytes.
+SMALL_FILE = 1024 * 1024
+BATCH_FILES = 50
+BATCH_BYTES = 8 * 1024 * 1024
 LISTED_PER_CALL = 2000  # the most files the service compares in one call
 HASH_CHUNK = 1024 * 1024
 
@@ -138,23 +143,50 @@ def compare(
     plan.delete = sorted(others or [])
 
 
-def send_all(client: Client, project: int, dataset: int, folder: str, files, bar: Bar) -> None:
-    """Every file PUT concurrently; the first failure stops the push and is raised."""
+def requests_of(files: list[LocalFile]) -> list[list[LocalFile]]:
+    """The files grouped into requests: each large file alone, small ones by the batch."""
+    batches: list[list[LocalFile]] = []
+    batch: list[LocalFile] = []
+    for file in sorted(files, key=lambda f: f.size >= SMALL_FILE):
+        if file.size >= SMALL_FILE:
+            batches.append([file])
+            continue
+        if len(batch) == BATCH_FILES or sum(f.size for f in batch) + file.size > BATCH_BYTES:
+            batches.append(batch)
+            batch = []
+        batch.append(file)
+    return [b for b in [*batches, batch] if b]
 
-    def send(file: LocalFile) -> None:
-        target = f"{folder}/{file.path}" if folder else file.path
-        with open(file.full, "rb") as source:
-            client.put_file(project, dataset, target, Counting(source, bar.advance))
-        bar.file_done()
+
+def send_all(client: Client, project: int, dataset: int, folder: str, files, bar: Bar) -> None:
+    """Every file sent, requests going concurrently; the first failure stops the push."""
+
+    def send(batch: list[LocalFile]) -> None:
+        if batch[0].size >= SMALL_FILE:
+            send_large(client, project, dataset, folder, batch[0], bar)
+            return
+        with contextlib.ExitStack() as opened:
+            items = [(f.path, opened.enter_context(open(f.full, "rb"))) for f in batch]
+            client.upload_files(project, dataset, folder, items)
+        for file in batch:
+            bar.advance(file.size)
+            bar.file_done()
 
     with ThreadPoolExecutor(UPLOADS_AT_ONCE) as pool:
-        futures = [pool.submit(send, file) for file in files]
+        futures = [pool.submit(send, batch) for batch in requests_of(files)]
         try:
             for future in futures:
                 future.result()
         except BaseException:
             pool.shutdown(cancel_futures=True)
             raise
+
+
+def send_large(client: Client, project: int, dataset: int, folder: str, file, bar: Bar) -> None:
+    target = f"{folder}/{file.path}" if folder else file.path
+    with open(file.full, "rb") as source:
+        client.put_file(project, dataset, target, Counting(source, bar.advance))
+    bar.file_done()
 
 
 def push_folder(
