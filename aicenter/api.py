@@ -2,6 +2,7 @@
 
 import json
 
+import pydantic
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404
@@ -102,6 +103,19 @@ def json_object(body: bytes) -> dict:
     if not isinstance(payload, dict):
         raise ValidationError({"body": "The body must be a JSON object."})
     return payload
+
+
+def validated[Model: pydantic.BaseModel](model: type[Model], body: bytes) -> Model:
+    """A JSON body checked against a schema after the caller's access was: an outsider gets
+    404 for any body, never a 400 that would tell the resource exists."""
+    try:
+        return model.model_validate(json_object(body))
+    except pydantic.ValidationError as invalid:
+        problems = {
+            ".".join(str(part) for part in error["loc"]) or "body": error["msg"]
+            for error in invalid.errors()
+        }
+        raise ValidationError(problems) from None
 
 
 def paginated(request, items, serialize) -> dict:

@@ -27,6 +27,7 @@ BENCHMARKS = {
     "pages": "bench.pages:pages",
     "throughput": "bench.runs:throughput",
     "load": "bench.load:load",
+    "client": "bench.client:client",
 }
 DEFAULT_OUTPUT = Path(__file__).with_name("results") / "latest.json"
 

@@ -12,6 +12,7 @@ from aicenter.api import (
     json_object,
     multipart_body,
     paginated,
+    validated,
 )
 from aicenter.models import Role
 from aicenter.schemas import failures
@@ -20,7 +21,16 @@ from datasets.access import dataset_in, entry_in, file_in, folder_in
 from datasets.forms import DatasetForm, FilesUploadForm, ZipUploadForm
 from datasets.ingest import CHUNK, Upload, put_file, upload_files, upload_zip
 from datasets.models import Dataset, DatasetFile, FolderEntry
-from datasets.schemas import DatasetOut, DatasetPage, EntryPage, FileOut, UploadOut
+from datasets.schemas import (
+    DatasetOut,
+    DatasetPage,
+    EntryPage,
+    FileOut,
+    HeldIn,
+    HeldOut,
+    UploadOut,
+)
+from datasets.sync import MOST_LISTED, compare_folder
 from datasets.tree import create_dataset, delete_path
 from datasets.zips import zip_response, zip_stream
 
@@ -40,6 +50,22 @@ DATASET_BODY = {
     }
 }
 RAW_BODY = {"requestBody": {"content": {"application/octet-stream": {"schema": BINARY}}}}
+HELD_BODY = {
+    "type": "object",
+    "required": ["files"],
+    "properties": {
+        "path": {**STRING, "description": "The folder the paths are relative to; the root."},
+        "files": {
+            "type": "array",
+            "maxItems": MOST_LISTED,
+            "items": {
+                "type": "object",
+                "required": ["path", "sha256"],
+                "properties": {"path": STRING, "sha256": STRING},
+            },
+        },
+    },
+}
 UPLOAD_BODY = multipart_body(
     {
         "files": {"type": "array", "items": BINARY},
@@ -135,6 +161,24 @@ def get_dataset(request, project_id: int, dataset_id: int):
 def tree(request, project_id: int, dataset_id: int, path: str = ""):
     dataset = dataset_in(project_for(request.user, project_id), dataset_id)
     return paginated(request, folder_in(dataset, path).entries, entry_data)
+
+
+@router.post(
+    DATASET + "/held",
+    response={200: HeldOut, **failures(400, 401, 404)},
+    openapi_extra={"requestBody": {"content": {"application/json": {"schema": HELD_BODY}}}},
+)
+def held(request, project_id: int, dataset_id: int, others: bool = False):
+    """Which of the listed (path, sha256) the dataset's folder holds already, in one call.
+
+    A client that uploads a folder sends only the rest; with ?others=true the answer also
+    names the folder's files the list leaves out, which a mirroring client deletes.
+    """
+    dataset = dataset_in(project_for(request.user, project_id), dataset_id)
+    payload = validated(HeldIn, request.body)
+    listed = {file.path: file.sha256 for file in payload.files}
+    comparison = compare_folder(dataset, payload.path, listed)
+    return {"held": comparison.held, "others": comparison.others if others else None}
 
 
 @router.put(

@@ -4,6 +4,7 @@ from ninja import Schema
 from pydantic import Field
 
 from aicenter.schemas import Moment, Page
+from datasets.sync import MOST_LISTED
 
 
 class DatasetOut(Schema):
@@ -47,3 +48,23 @@ class UploadOut(Schema):
     count: int
     replaced: list[str]
     files: list[FileOut]
+
+
+class ListedFileIn(Schema):
+    path: str
+    sha256: str
+
+
+class HeldIn(Schema):
+    path: str = Field("", description="The dataset's folder the paths are relative to.")
+    files: list[ListedFileIn] = Field(max_length=MOST_LISTED)
+
+
+class HeldOut(Schema):
+    held: list[str] = Field(
+        description="The listed paths where the dataset holds a file with that sha256."
+    )
+    others: list[str] | None = Field(
+        description="With ?others=true, the dataset's files below the folder that the list "
+        "does not name; else null."
+    )

@@ -376,7 +376,11 @@ def run_results(request, project_id: int, run_id: int):
 )
 def run_artifacts(request, project_id: int, run_id: int):
     run = run_in(project_for(request.user, project_id), run_id)
-    return paginated(request, run.artifacts.all(), lambda a: {"path": a.path, "size": a.size})
+    return paginated(request, run.artifacts.all(), artifact_data)
+
+
+def artifact_data(artifact) -> dict:
+    return {"path": artifact.path, "size": artifact.size, "sha256": artifact.sha256 or None}
 
 
 @router.get(

@@ -431,6 +431,8 @@ class Artifact(models.Model):
     run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="artifacts")
     path = models.CharField(max_length=1024)
     size = models.BigIntegerField()
+    # Empty for artifacts published before it was recorded.
+    sha256 = models.CharField(max_length=64, blank=True)
 
     class Meta:
         ordering = ["path"]

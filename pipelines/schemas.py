@@ -118,6 +118,7 @@ class LogsOut(Schema):
 class ArtifactOut(Schema):
     path: str
     size: int
+    sha256: str | None  # null for artifacts published before it was recorded
 
 
 class ArtifactPage(Page[ArtifactOut]):

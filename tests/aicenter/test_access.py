@@ -16,6 +16,8 @@ WRITE_METHODS = ["post", "put", "patch", "delete"]
 APPS_WITH_DATA = ["auth", "aicenter", "packages", "datasets", "pipelines"]
 # Written on every authenticated request; not a change the request asked for.
 BOOKKEEPING_FIELDS = {"last_used_at", "last_login"}
+# POSTs that only ask a question (their body is too long for a query string): a viewer may.
+QUESTIONS = ("/held",)
 
 
 def database_state() -> dict:
@@ -60,6 +62,8 @@ def test_viewer_can_write_nothing_at_any_project_url(furnished, viewer):
     for url in project_urls(furnished):
         client = token_client if url.startswith("/api/") else page_client
         statuses = answers(client, url, WRITE_METHODS)
+        if url.endswith(QUESTIONS) and statuses["post"] in {200, 400}:
+            del statuses["post"]  # the unchanged database below proves it wrote nothing
         if not set(statuses.values()) <= {403, 405}:
             wrong.append((url, statuses))
         forbidden += list(statuses.values()).count(403)

@@ -1,6 +1,7 @@
 """A run's transitions, without worker processes: each moves only from the statuses it
 allows, and only the move that won writes the closing line and the event."""
 
+import hashlib
 from datetime import timedelta
 
 import pytest
@@ -282,6 +283,7 @@ def test_publishing_calls_the_store_outside_every_transaction(
     assert run.status == Status.SUCCESSFUL
     assert get_store().get_bytes(run.produced_version.zip_key)
     assert get_store().get_bytes(f"runs/{run.id}/artifacts/model.txt") == b"weights"
+    assert run.artifacts.get().sha256 == hashlib.sha256(b"weights").hexdigest()
 
 
 def test_a_run_reaped_while_its_worker_still_logs_keeps_every_line_in_order(running):

@@ -1,0 +1,3 @@
+from aicenter_client.cli import main
+
+main()
