@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("pipelines", "0005_network"),
+        ("pipelines", "0007_unique_pipeline_names"),
     ]
 
     operations = [
