@@ -36,7 +36,11 @@ def page(request, template: str, project, status: int = 200, **context):
 
 
 def refused(form, error: ValidationError) -> None:
-    form.add_error(None, error.messages)
+    """Each problem under its field where the page shows that field, else above the form."""
+    problems = error.message_dict if hasattr(error, "error_dict") else {None: error.messages}
+    for field, said in problems.items():
+        shown = field in form.fields and not form[field].is_hidden
+        form.add_error(field if shown else None, said)
 
 
 @login_required
