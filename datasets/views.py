@@ -155,7 +155,9 @@ def upload_files_view(request, project_id: int, dataset_id: int):
     form = FilesUploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         try:
-            upload = upload_files(dataset, form.cleaned_data["path"], form.cleaned_data["items"])
+            upload = upload_files(
+                dataset, form.cleaned_data["path"], form.cleaned_data["items"], request.user
+            )
         except ValidationError as error:
             refused(form, error)
         else:
@@ -171,7 +173,9 @@ def upload_zip_view(request, project_id: int, dataset_id: int):
     form = ZipUploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         try:
-            upload = upload_zip(dataset, form.cleaned_data["path"], form.cleaned_data["archive"])
+            upload = upload_zip(
+                dataset, form.cleaned_data["path"], form.cleaned_data["archive"], request.user
+            )
         except ValidationError as error:
             refused(form, error)
         else:
@@ -188,7 +192,7 @@ def folder_create(request, project_id: int, dataset_id: int):
     if request.method == "POST" and form.is_valid():
         path = join(form.cleaned_data["path"].strip("/"), form.cleaned_data["name"])
         try:
-            folder = create_folder(dataset, path)
+            folder = create_folder(dataset, path, request.user)
         except ValidationError as error:
             refused(form, error)
         else:
@@ -211,7 +215,7 @@ def path_delete(request, project_id: int, dataset_id: int, path: str):
     dataset = dataset_in(project, dataset_id)
     path = entry_in(dataset, path)
     if request.method == "POST":
-        removed = delete_path(dataset, path)
+        removed = delete_path(dataset, path, request.user)
         messages.success(request, f"Deleted {path} ({removed} file{pluralize(removed)}).")
         return redirect(folder_url(dataset, parent(path)))
     is_file = dataset.files.filter(path=path).exists()
