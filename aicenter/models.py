@@ -158,6 +158,9 @@ class EventKind(models.TextChoices):
     SCHEDULE_SKIPPED = "schedule_skipped", "Schedule skipped"
 
 
+SCHEDULE_KINDS = {EventKind.RUN_STARTED, EventKind.SCHEDULE_SKIPPED}
+
+
 class Event(models.Model):
     """One line of a project's activity: what happened, to what, and who did it."""
 
@@ -176,6 +179,14 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.message[:60]}"
+
+    @property
+    def who(self) -> str:
+        """The person who caused it; else the schedule (a run only a schedule starts without
+        a person) or a worker (every other move of a run)."""
+        if self.user is not None:
+            return self.user.username
+        return "schedule" if self.kind in SCHEDULE_KINDS else "worker"
 
 
 def record_event(project, kind: str, message: str, user=None, link: str = "") -> Event:

@@ -183,6 +183,9 @@ WHITENOISE_USE_FINDERS = True
 # Uploads beyond this stream to temporary files instead of memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_TEMP_DIR = str(private_dir(DATA_DIR / "tmp"))
+# A file accepted by a refused form waits here for the person's next try: aicenter/kept.py.
+KEPT_UPLOAD_DIR = DATA_DIR / "kept"
+KEPT_UPLOAD_SECONDS = env_int("KEPT_UPLOAD_SECONDS", 3600, minimum=60)
 DATA_UPLOAD_MAX_NUMBER_FILES = env_int("MAX_UPLOAD_FILES", 10_000, minimum=1)
 MAX_UPLOAD_BYTES = env_int("MAX_UPLOAD_BYTES", 2 * 1024**3, minimum=1024)
 # Every body but an upload by a member who may make it: aicenter/uploads.py says why.

@@ -7,6 +7,7 @@ from django.views.generic import RedirectView
 
 from aicenter import views
 from aicenter.api import api
+from aicenter.api_summaries import name_operations
 from aicenter.store import views as store_views
 from datasets.api import router as datasets_api
 from packages.api import router as packages_api
@@ -15,6 +16,7 @@ from pipelines.api import router as pipelines_api
 api.add_router("", packages_api)
 api.add_router("", datasets_api)
 api.add_router("", pipelines_api)
+name_operations(api)
 
 urlpatterns = [
     path("", views.home, name="home"),

@@ -188,7 +188,7 @@ def held(request, project_id: int, dataset_id: int, others: bool = False):
 )
 def put_one_file(request, project_id: int, dataset_id: int, path: str):
     dataset = dataset_in(project_for(request.user, project_id, Role.EDITOR), dataset_id)
-    upload = put_file(dataset, path, iter(lambda: request.read(CHUNK), b""))
+    upload = put_file(dataset, path, iter(lambda: request.read(CHUNK), b""), request.user)
     return Status(201 if upload.created else 200, file_data(upload.files[0]))
 
 
@@ -201,10 +201,10 @@ def upload(request, project_id: int, dataset_id: int):
     dataset = dataset_in(project_for(request.user, project_id, Role.EDITOR), dataset_id)
     if "archive" in request.FILES:
         data = check_form(ZipUploadForm(request.POST, request.FILES))
-        done = upload_zip(dataset, data["path"], data["archive"])
+        done = upload_zip(dataset, data["path"], data["archive"], request.user)
     else:
         data = check_form(FilesUploadForm(request.POST, request.FILES))
-        done = upload_files(dataset, data["path"], data["items"])
+        done = upload_files(dataset, data["path"], data["items"], request.user)
     return Status(201, upload_data(done))
 
 
@@ -230,5 +230,5 @@ def download_archive(request, project_id: int, dataset_id: int, path: str = ""):
 @router.delete(DATASET + "/files/{path:path}", response={204: None, **failures(401, 403, 404)})
 def delete_file_or_folder(request, project_id: int, dataset_id: int, path: str):
     dataset = dataset_in(project_for(request.user, project_id, Role.EDITOR), dataset_id)
-    delete_path(dataset, entry_in(dataset, path))
+    delete_path(dataset, entry_in(dataset, path), request.user)
     return HttpResponse(status=204)

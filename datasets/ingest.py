@@ -78,7 +78,7 @@ class Upload:
         return len(self.files) - len(self.replaced)
 
 
-def upload_files(dataset: Dataset, folder: str, files: list[tuple[str, File]]) -> Upload:
+def upload_files(dataset: Dataset, folder: str, files: list[tuple[str, File]], user=None) -> Upload:
     """Create or replace each (relative path, file) below `folder`."""
     with problems_of("path"):
         target = normalise_folder(folder)
@@ -90,10 +90,10 @@ def upload_files(dataset: Dataset, folder: str, files: list[tuple[str, File]]) -
             stage_upload(path, upload, area) for path, (_, upload) in zip(paths, files, strict=True)
         ]
         with problems_of("files"):
-            return commit(dataset, target, staged)
+            return commit(dataset, target, staged, user=user)
 
 
-def upload_zip(dataset: Dataset, folder: str, archive: File) -> Upload:
+def upload_zip(dataset: Dataset, folder: str, archive: File, user=None) -> Upload:
     """Extract the zip below `folder`, or refuse it whole listing every problem."""
     with problems_of("path"):
         target = normalise_folder(folder)
@@ -104,10 +104,10 @@ def upload_zip(dataset: Dataset, folder: str, archive: File) -> Upload:
         with opened:
             members, folders = zip_plan(dataset, opened, target)
             staged = [stage_member(opened, member, path, area) for path, member in members]
-        return commit(dataset, target, staged, folders)
+        return commit(dataset, target, staged, folders, user)
 
 
-def put_file(dataset: Dataset, path: str, chunks: Iterable[bytes]) -> Upload:
+def put_file(dataset: Dataset, path: str, chunks: Iterable[bytes], user=None) -> Upload:
     """Create or replace the one file at `path` from a stream of bytes, within the size limit."""
     with problems_of("path"):
         path = normalise_path(path)
@@ -116,7 +116,7 @@ def put_file(dataset: Dataset, path: str, chunks: Iterable[bytes]) -> Upload:
         with problems_of("body"):
             staged = stage_chunks(path, chunks, area, limit=settings.MAX_UPLOAD_BYTES)
         with problems_of("path"):
-            return commit(dataset, parent(path), [staged])
+            return commit(dataset, parent(path), [staged], user=user)
 
 
 def target_paths(folder: str, relatives: list[str]) -> list[str]:
@@ -227,7 +227,7 @@ def stage_member(
 
 
 def commit(
-    dataset: Dataset, target: str, staged: list[Staged], folders: Iterable[str] = ()
+    dataset: Dataset, target: str, staged: list[Staged], folders: Iterable[str] = (), user=None
 ) -> Upload:
     store_blobs(staged)
     upload = Upload(target, *register(dataset, staged, folders))
@@ -236,6 +236,7 @@ def commit(
         dataset,
         f"{where}: {upload.created} file{pluralize(upload.created)} added, "
         f"{len(upload.replaced)} replaced.",
+        user,
     )
     return upload
 

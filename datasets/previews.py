@@ -8,7 +8,10 @@ from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import PurePosixPath
 
+import nh3
 from django.http import Http404, StreamingHttpResponse
+from django.utils.safestring import SafeString, mark_safe
+from markdown_it import MarkdownIt
 
 from aicenter.store import get_store
 from datasets.models import DatasetFile
@@ -21,12 +24,17 @@ IMAGE_MAX_BYTES = 10 * 1024 * 1024
 IMAGE_TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp", "image/bmp", "image/avif"}
 TABLE_TYPES = {"text/csv": ",", "text/tab-separated-values": "\t"}
 TEXT_TYPES = {"application/json", "application/xml", "application/yaml", "application/x-yaml"}
+MARKDOWN_SUFFIXES = {".md", ".markdown"}
+# Markdown's own HTML is dropped when parsing; the sanitiser is the second wall. Images are
+# left out: a preview must not make the browser fetch from wherever a file points.
+MARKDOWN = MarkdownIt("commonmark", {"html": False})
+MARKDOWN_TAGS = nh3.ALLOWED_TAGS - {"img"}
 TEXT_SUFFIXES = {".log", ".jsonl", ".ndjson", ".yml", ".yaml", ".toml", ".ini", ".cfg", ".env"}
 
 
 @dataclass
 class Preview:
-    kind: str  # image, table, json, text or none
+    kind: str  # image, table, json, markdown, text or none
     text: str = ""
     header: list[str] = field(default_factory=list)
     rows: list[list[str]] = field(default_factory=list)
@@ -60,6 +68,8 @@ def preview_kind(file: DatasetFile) -> str:
         return "table"
     if kind == "application/json" and file.size <= JSON_MAX_BYTES:
         return "json"
+    if kind == "text/markdown" or PurePosixPath(file.path).suffix.lower() in MARKDOWN_SUFFIXES:
+        return "markdown"
     textual = kind.startswith("text/") or kind in TEXT_TYPES
     if textual or PurePosixPath(file.path).suffix.lower() in TEXT_SUFFIXES:
         return "text"
@@ -74,6 +84,8 @@ def preview_for(file: DatasetFile) -> Preview:
         return json_preview(file)
     if kind == "text":
         return text_preview(file)
+    if kind == "markdown":
+        return markdown_preview(file)
     return Preview(kind)
 
 
@@ -81,6 +93,16 @@ def text_preview(file: DatasetFile) -> Preview:
     head = read_head(file.key, TEXT_HEAD_BYTES)
     complete = len(head) >= file.size
     return Preview("text", text=decoded(head, complete), truncated=not complete)
+
+
+def markdown_preview(file: DatasetFile) -> Preview:
+    text = text_preview(file)
+    return Preview("markdown", text=rendered_markdown(text.text), truncated=text.truncated)
+
+
+def rendered_markdown(text: str) -> SafeString:
+    """The Markdown as HTML that keeps no script, style, event handler or image."""
+    return mark_safe(nh3.clean(MARKDOWN.render(text), tags=MARKDOWN_TAGS))  # noqa: S308
 
 
 def table_preview(file: DatasetFile) -> Preview:

@@ -73,7 +73,7 @@ def check_tree(dataset: Dataset, files: Iterable[str], folders: Iterable[str] = 
         raise ValidationError(problems)
 
 
-def create_folder(dataset: Dataset, path: str) -> DatasetFolder:
+def create_folder(dataset: Dataset, path: str, user=None) -> DatasetFolder:
     """An empty folder at `path` (its parents appear with it)."""
     with problems_of("path"):
         path = normalise_path(path)
@@ -84,16 +84,16 @@ def create_folder(dataset: Dataset, path: str) -> DatasetFolder:
             check_tree(dataset, [], [path])
             folder = DatasetFolder.objects.create(dataset=dataset, path=path)
             dataset.touch()
-    record_change(dataset, f"{dataset.name}/{path}: folder created.")
+    record_change(dataset, f"{dataset.name}/{path}: folder created.", user)
     return folder
 
 
-def record_change(dataset: Dataset, message: str) -> None:
+def record_change(dataset: Dataset, message: str, user=None) -> None:
     link = dataset.get_absolute_url()
-    record_event(dataset.project_id, EventKind.DATASET_CHANGED, message, link=link)
+    record_event(dataset.project_id, EventKind.DATASET_CHANGED, message, user, link)
 
 
-def delete_path(dataset: Dataset, path: str) -> int:
+def delete_path(dataset: Dataset, path: str, user=None) -> int:
     """Remove the file at `path`, or the folder and everything below it; the files removed."""
     with transaction.atomic():
         locked(dataset)
@@ -104,5 +104,5 @@ def delete_path(dataset: Dataset, path: str) -> int:
         removed, _ = files.delete()
         dataset.touch()
     files_removed = f"{removed} file{pluralize(removed)}"
-    record_change(dataset, f"{dataset.name}/{path}: removed with {files_removed}.")
+    record_change(dataset, f"{dataset.name}/{path}: removed with {files_removed}.", user)
     return removed

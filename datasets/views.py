@@ -36,8 +36,12 @@ def page(request, template: str, project, status: int = 200, **context):
 
 
 def refused(form, error: ValidationError, field: str | None = None) -> None:
-    """The action's refusal shown with the form: under `field`, or above all fields."""
-    form.add_error(field, error.messages)
+    """Each problem under its field (`field` for a problem that names none) where the page
+    shows that field, else above the form."""
+    problems = error.message_dict if hasattr(error, "error_dict") else {field: error.messages}
+    for name, said in problems.items():
+        shown = name in form.fields and not form[name].is_hidden
+        form.add_error(name if shown else None, said)
 
 
 @login_required
@@ -152,7 +156,9 @@ def upload_files_view(request, project_id: int, dataset_id: int):
     form = FilesUploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         try:
-            upload = upload_files(dataset, form.cleaned_data["path"], form.cleaned_data["items"])
+            upload = upload_files(
+                dataset, form.cleaned_data["path"], form.cleaned_data["items"], request.user
+            )
         except ValidationError as error:
             refused(form, error)
         else:
@@ -168,7 +174,9 @@ def upload_zip_view(request, project_id: int, dataset_id: int):
     form = ZipUploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         try:
-            upload = upload_zip(dataset, form.cleaned_data["path"], form.cleaned_data["archive"])
+            upload = upload_zip(
+                dataset, form.cleaned_data["path"], form.cleaned_data["archive"], request.user
+            )
         except ValidationError as error:
             refused(form, error)
         else:
@@ -185,7 +193,7 @@ def folder_create(request, project_id: int, dataset_id: int):
     if request.method == "POST" and form.is_valid():
         path = join(form.cleaned_data["path"].strip("/"), form.cleaned_data["name"])
         try:
-            folder = create_folder(dataset, path)
+            folder = create_folder(dataset, path, request.user)
         except ValidationError as error:
             refused(form, error, "name")
         else:
@@ -208,7 +216,7 @@ def path_delete(request, project_id: int, dataset_id: int, path: str):
     dataset = dataset_in(project, dataset_id)
     path = entry_in(dataset, path)
     if request.method == "POST":
-        removed = delete_path(dataset, path)
+        removed = delete_path(dataset, path, request.user)
         messages.success(request, f"Deleted {path} ({removed} file{pluralize(removed)}).")
         return redirect(folder_url(dataset, parent(path)))
     is_file = dataset.files.filter(path=path).exists()

@@ -1,16 +1,20 @@
 from django import forms
 
+from aicenter.kept import KeepsFiles
 from aicenter.validators import name_characters
 from packages.models import PYTHON_VERSIONS, MLPackage, not_a_keyword
+from packages.upload import zip_problems
 
 ZIP_INPUT = forms.ClearableFileInput(attrs={"accept": ".zip,application/zip"})
 
 
-class PackageUploadForm(forms.Form):
+class PackageUploadForm(KeepsFiles):
     name = forms.CharField(max_length=80, validators=[name_characters, not_a_keyword])
     description = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
     python_version = forms.ChoiceField(choices=PYTHON_VERSIONS, initial="3.12", required=False)
     file = forms.FileField(label="Package zip", widget=ZIP_INPUT)
+
+    kept_fields = ("file",)
 
     def __init__(self, project, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -25,6 +29,16 @@ class PackageUploadForm(forms.Form):
     def clean_python_version(self) -> str:
         return self.cleaned_data["python_version"] or "3.12"
 
+    def clean(self) -> dict:
+        data = super().clean()
+        # Refused already: the zip is checked here so the answer lists its problems too.
+        # A form that passes leaves the zip to upload_package, which checks it once.
+        if self.errors and data.get("file") and (problems := zip_problems(data["file"])):
+            self.add_error("file", problems)
+        return data
 
-class VersionUploadForm(forms.Form):
+
+class VersionUploadForm(KeepsFiles):
     file = forms.FileField(label="Package zip", widget=ZIP_INPUT)
+
+    kept_fields = ("file",)

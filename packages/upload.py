@@ -156,6 +156,15 @@ def checked_zip(file: UploadedFile):
         yield inspect(path, size, sha256)
 
 
+def zip_problems(file: UploadedFile) -> list[str]:
+    """Every problem of the zip alone, for an upload refused for another reason too."""
+    try:
+        with checked_zip(file):
+            return []
+    except ValidationError as error:
+        return error.messages
+
+
 def hash_file(path: Path) -> tuple[int, str]:
     with open(path, "rb") as source:
         return hashed_copy(iter(lambda: source.read(CHUNK), b""))

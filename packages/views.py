@@ -33,15 +33,19 @@ def packages_list(request, project_id: int):
 @login_required
 def package_upload(request, project_id: int):
     project = project_for(request.user, project_id, Role.EDITOR)
-    form = PackageUploadForm(project, request.POST or None, request.FILES or None)
+    form = PackageUploadForm(
+        project, request.POST or None, request.FILES or None, session=request.session
+    )
     if request.method == "POST" and form.is_valid():
         try:
             version = upload_package(project, **form.cleaned_data, user=request.user)
         except ValidationError as error:
             form.add_error(None, error)
         else:
+            form.release_kept()
             messages.success(request, f"Uploaded {version}.")
             return redirect(version.package)
+    form.keep_accepted()
     status = 400 if form.errors else 200
     context = {"project": project, "section": "packages", "form": form}
     return render(request, "packages/upload.html", context, status=status)
@@ -69,13 +73,14 @@ def package_detail(request, project_id: int, package_id: int):
 def version_upload(request, project_id: int, package_id: int):
     project = project_for(request.user, project_id, Role.EDITOR)
     package = package_in(project, package_id)
-    form = VersionUploadForm(request.POST or None, request.FILES or None)
+    form = VersionUploadForm(request.POST or None, request.FILES or None, session=request.session)
     if request.method == "POST" and form.is_valid():
         try:
             version = upload_major_version(package, form.cleaned_data["file"], request.user)
         except ValidationError as error:
             form.add_error(None, error)
         else:
+            form.release_kept()
             messages.success(request, f"Uploaded {version}.")
             return redirect(version)
     status = 400 if form.errors else 200

@@ -305,7 +305,7 @@ def run_again(request, project_id: int, pipeline_id: int):
     """Run the pipeline now; `parameters` in the body override its own for this run only."""
     pipeline = pipeline_in(project_for(request.user, project_id, Role.EDITOR), pipeline_id)
     form = RunForm(pipeline, run_body(request))
-    run = start_run(pipeline, check_form(form)["parameters"])
+    run = start_run(pipeline, check_form(form)["parameters"], request.user)
     return Status(201, run_data(run))
 
 
@@ -336,7 +336,7 @@ def get_run(request, project_id: int, run_id: int):
 def kill_run(request, project_id: int, run_id: int):
     project = project_for(request.user, project_id, Role.EDITOR)
     run = run_in(project, run_id, with_outputs(Run.objects.all()))
-    run.request_kill()
+    run.request_kill(request.user)
     run.refresh_from_db()
     return run_data(run)
 

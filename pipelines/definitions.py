@@ -36,7 +36,7 @@ def create_pipeline(project, data: dict, user) -> Pipeline:
         link=pipeline.get_absolute_url(),
     )
     if pipeline.schedule_kind == ScheduleKind.NOW:
-        start_run(pipeline)
+        start_run(pipeline, user=user)
     return pipeline
 
 
@@ -60,7 +60,7 @@ def update_pipeline(pipeline: Pipeline, data: dict, user) -> Pipeline:
 def delete_pipeline(pipeline: Pipeline, user=None) -> None:
     """Removes the definition and its schedule; its runs and what they made stay."""
     for run in pipeline.runs.active():
-        run.request_kill()
+        run.request_kill(user)
     drop_schedule(pipeline)
     record_event(
         pipeline.project_id,
@@ -71,9 +71,9 @@ def delete_pipeline(pipeline: Pipeline, user=None) -> None:
     pipeline.delete()
 
 
-def start_changed_run(pipeline: Pipeline, data: dict) -> Run:
-    """One run of the pipeline as `data` (PipelineForm's cleaned data) defines it; the pipeline
-    keeps its own definition and schedule, and the run records what it ran."""
+def start_changed_run(pipeline: Pipeline, data: dict, user=None) -> Run:
+    """One run of the pipeline as `data` (PipelineForm's cleaned data) defines it, asked for by
+    `user`; the pipeline keeps its own definition and schedule, and the run records what it ran."""
     changed = Pipeline(project=pipeline.project)
     define(changed, data)
-    return queue_run(changed, pipeline, pipeline.name, changed.all_parameters)
+    return queue_run(changed, pipeline, pipeline.name, changed.all_parameters, user)

@@ -228,6 +228,13 @@ class Run(DataChoice):
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     process_group = models.IntegerField(null=True, blank=True)
     kill_requested = models.BooleanField(default=False)
+    # Who asked for the run and for its kill; empty when its schedule started it.
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    kill_requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     score = models.FloatField(null=True, blank=True)
     error = models.TextField(blank=True)
     waiting_reason = models.CharField(max_length=200, blank=True)
@@ -310,7 +317,7 @@ class Run(DataChoice):
             error=error,
         )
 
-    def request_kill(self) -> None:
+    def request_kill(self, user=None) -> None:
         """A scheduled run ends at once and never starts; a started one is stopped by its runner."""
         error = "Killed before it started."
         killed = self._end(
@@ -320,9 +327,12 @@ class Run(DataChoice):
             event=error,
             error=error,
             kill_requested=True,
+            kill_requested_by=user,
         )
         if not killed:
-            Run.objects.filter(id=self.id, status__in=STARTED).update(kill_requested=True)
+            Run.objects.filter(id=self.id, status__in=STARTED).update(
+                kill_requested=True, kill_requested_by=user
+            )
         self.kill_requested = True
 
     def _end(self, status: str, allowed: list, **changes) -> bool:
@@ -361,7 +371,19 @@ class Run(DataChoice):
         if summary := first_line(detail):
             message += f": {summary}"
         link = self.get_absolute_url()
-        record_event(self.project_id, EVENT_OF_STATUS[status], message, link=link)
+        record_event(
+            self.project_id, EVENT_OF_STATUS[status], message, self.caused_by(status), link
+        )
+
+    def caused_by(self, status: str):
+        """The person behind a move to `status`; None when the schedule or a worker made it."""
+        if status == Status.RUNNING:
+            return self.started_by
+        if status == Status.KILLED:
+            # The runner that stops the run holds a copy read before the person asked.
+            self.refresh_from_db(fields=["kill_requested_by"])
+            return self.kill_requested_by
+        return None
 
     @property
     def resources(self) -> Resources:

@@ -17,22 +17,26 @@ def copied(source: Pipeline | Run) -> dict:
     return {name: getattr(source, name) for name in ["project_id", *names]}
 
 
-def start_run(pipeline: Pipeline, parameters: dict[str, str] | None = None) -> Run:
+def start_run(pipeline: Pipeline, parameters: dict[str, str] | None = None, user=None) -> Run:
     """A new run of the pipeline's definition, queued once the transaction commits.
 
     `parameters`, when given, are every parameter of this run alone (RunForm checks them);
-    the pipeline keeps its own.
+    the pipeline keeps its own. `user` is the person who asked for it; None for the schedule.
     """
-    return queue_run(pipeline, pipeline, pipeline.name, parameters or pipeline.all_parameters)
+    parameters = parameters or pipeline.all_parameters
+    return queue_run(pipeline, pipeline, pipeline.name, parameters, user)
 
 
-def run_again(run: Run) -> Run:
+def run_again(run: Run, user=None) -> Run:
     """A new run of exactly what an earlier run ran, even if its pipeline changed since."""
-    return queue_run(run, run.pipeline, run.pipeline_name, run.parameters)
+    return queue_run(run, run.pipeline, run.pipeline_name, run.parameters, user)
 
 
-def queue_run(source: Pipeline | Run, pipeline: Pipeline | None, name: str, parameters) -> Run:
+def queue_run(
+    source: Pipeline | Run, pipeline: Pipeline | None, name: str, parameters, user=None
+) -> Run:
     run = Run.objects.create(
+        started_by=user,
         pipeline=pipeline,
         pipeline_name=name,
         parameters=parameters,

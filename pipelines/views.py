@@ -137,7 +137,7 @@ def again_with_changes(request, project_id: int, run_id: int):
         status = 200 if "refresh" in request.GET else 400
         bound = None if "refresh" in request.GET else form
         return definition_form(request, project, run.pipeline, values, rows, bound, status, run)
-    started = start_changed_run(run.pipeline, form.cleaned_data)
+    started = start_changed_run(run.pipeline, form.cleaned_data, request.user)
     messages.success(request, f"Run #{started.id} is queued; {run.pipeline.name} stays as it was.")
     return redirect(started)
 
@@ -185,7 +185,7 @@ def pipeline_delete(request, project_id: int, pipeline_id: int):
 @require_POST
 def pipeline_start(request, project_id: int, pipeline_id: int):
     project = project_for(request.user, project_id, Role.EDITOR)
-    run = start_run(pipeline_in(project, pipeline_id))
+    run = start_run(pipeline_in(project, pipeline_id), user=request.user)
     messages.success(request, f"Run #{run.id} is queued.")
     return back_to(request, run.get_absolute_url())
 
@@ -203,7 +203,7 @@ def kill(request, project_id: int, run_id: int):
     if run.is_finished:
         messages.info(request, f"Run #{run.id} had already ended.")
     else:
-        run.request_kill()
+        run.request_kill(request.user)
         messages.success(request, f"Run #{run.id} is being stopped.")
     return back_to(request, run.get_absolute_url())
 
@@ -212,6 +212,6 @@ def kill(request, project_id: int, run_id: int):
 @require_POST
 def again(request, project_id: int, run_id: int):
     project = project_for(request.user, project_id, Role.EDITOR)
-    run = run_again(run_in(project, run_id))
+    run = run_again(run_in(project, run_id), request.user)
     messages.success(request, f"Run #{run.id} is queued.")
     return back_to(request, run.get_absolute_url())

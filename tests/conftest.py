@@ -34,6 +34,11 @@ def isolated_store(request, settings, tmp_path):
 
 
 @pytest.fixture(autouse=True)
+def isolated_kept_uploads(settings, tmp_path):
+    settings.KEPT_UPLOAD_DIR = tmp_path / "kept"
+
+
+@pytest.fixture(autouse=True)
 def fast_passwords(settings):
     """Hashing persona passwords properly costs most of a test's time and proves nothing."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

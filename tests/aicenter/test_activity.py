@@ -9,8 +9,9 @@ from datasets.ingest import upload_files
 from datasets.tree import delete_path
 from packages.upload import delete_package, upload_package
 from pipelines.definitions import delete_pipeline
-from pipelines.models import Status
-from tests.factories import dataset_uploads, make_dataset, uploaded, zip_bytes
+from pipelines.models import Run, Status
+from pipelines.start import start_run
+from tests.factories import dataset_uploads, logged_in_client, make_dataset, uploaded, zip_bytes
 from tests.pipelines.builders import dataset_with, example_version, training_pipeline
 
 
@@ -111,3 +112,34 @@ def test_the_activity_page_lists_events_newest_first_and_filters_by_kind(
 
 def test_the_activity_of_another_project_is_404(project, outsider_client):
     assert outsider_client.get(reverse("activity", args=[project.id])).status_code == 404
+
+
+def who_did(page, kind: str) -> list[str]:
+    return [event.who for event in page.context["events"] if event.kind == kind]
+
+
+def test_the_activity_page_names_the_person_behind_each_event(project, owner, editor):
+    client = logged_in_client(editor)
+    version = example_version(project, owner)
+    data = dataset_with(project, "reviews", {"a.csv": b"1"})
+    pipeline = training_pipeline(project, owner, version, data)
+    assert pipeline.runs.get().claim("worker-1")
+    client.post(
+        reverse("datasets:upload", args=[project.id, data.id]),
+        {"files": [uploaded(b"2", "b.csv")], "path": ""},
+    )
+    client.post(reverse("pipelines:start", args=[project.id, pipeline.id]))
+    run = pipeline.runs.latest("id")
+    assert run.claim("worker-1")
+    client.post(reverse("pipelines:kill", args=[project.id, run.id]))
+    assert Run.objects.get(id=run.id).kill()
+    scheduled = start_run(pipeline)
+    assert scheduled.claim("worker-1")
+    assert scheduled.fail("Out of memory.")
+
+    page = client.get(reverse("activity", args=[project.id]))
+    assert who_did(page, EventKind.DATASET_CHANGED)[0] == "eddie"
+    assert who_did(page, EventKind.RUN_STARTED) == ["schedule", "eddie", "olivia"]
+    assert who_did(page, EventKind.RUN_KILLED) == ["eddie"]
+    assert who_did(page, EventKind.RUN_FAILED) == ["worker"]
+    assert "<td>eddie</td>" in page.text

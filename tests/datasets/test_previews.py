@@ -104,3 +104,34 @@ def test_an_outsider_cannot_see_an_image(project, outsider_client):
     file = one_file(project, "cat.png", PNG)
     url = reverse("datasets:image", args=[project.id, file.dataset_id, file.path])
     assert outsider_client.get(url).status_code == 404
+
+
+MARKDOWN = """# Flowers
+
+Photos of **five** kinds, from [the survey](https://example.org/survey).
+
+<script>alert(1)</script>
+<div onclick="alert(2)">raw</div>
+
+[click](javascript:alert(3)) ![tracker](https://example.org/pixel.png)
+"""
+
+
+def test_markdown_is_rendered_to_sanitised_html(project):
+    preview = preview_for(one_file(project, "README.md", MARKDOWN))
+    assert preview.kind == "markdown"
+    assert "<h1>Flowers</h1>" in preview.text
+    assert "<strong>five</strong>" in preview.text
+    assert 'href="https://example.org/survey"' in preview.text
+    for unsafe in ("<script", "<div", "<img", 'href="javascript:'):
+        assert unsafe not in preview.text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in preview.text  # shown, never run
+
+
+def test_a_markdown_file_page_shows_it_rendered(project, viewer_client):
+    file = one_file(project, "notes/README.md", MARKDOWN)
+    page = viewer_client.get(
+        reverse("datasets:file", args=[project.id, file.dataset_id, file.path])
+    )
+    assert '<div class="preview-markdown"><h1>Flowers</h1>' in page.text
+    assert "<script>alert(1)" not in page.text

@@ -274,3 +274,12 @@ def test_anonymous_visitors_are_sent_to_log_in(client, dataset):
     response = client.get(dataset.get_absolute_url())
     assert response.status_code == 302
     assert "/accounts/login/" in response.url
+
+
+def test_a_taken_dataset_name_is_said_under_the_name_field(project, editor_client, dataset):
+    response = editor_client.post(
+        reverse("datasets:create", args=[project.id]), {"name": dataset.name}
+    )
+    assert response.status_code == 400
+    field = response.text.split('for="id_name"')[1].split("</div>")[0]
+    assert '<small class="error">' in field

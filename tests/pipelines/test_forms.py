@@ -381,5 +381,6 @@ def test_running_again_with_changes_starts_one_run_and_leaves_the_pipeline(
     again = pipeline.runs.exclude(id=run.id).get()
     assert response.url == again.get_absolute_url()
     assert again.parameters["epochs"] == "9"
+    assert again.started_by == owner
     pipeline.refresh_from_db()
     assert "epochs" not in pipeline.all_parameters
