@@ -1,6 +1,7 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST, require_safe
@@ -12,7 +13,7 @@ from pipelines.access import pipeline_in, run_in
 from pipelines.definitions import create_pipeline, delete_pipeline, update_pipeline
 from pipelines.filters import ListFilters
 from pipelines.forms import PipelineForm
-from pipelines.models import Pipeline
+from pipelines.models import Pipeline, Worker
 from pipelines.resources import Resources
 from pipelines.screen import initial_definition, picker, posted_definition, shows, version_choices
 from pipelines.start import run_again, start_run
@@ -162,3 +163,20 @@ def again(request, project_id: int, run_id: int):
     run = run_again(run_in(project, run_id))
     messages.success(request, f"Run #{run.id} is queued.")
     return back_to(request, run.get_absolute_url())
+
+
+@login_required
+@require_safe
+def project_workers(request, project_id: int):
+    """Every worker, read-only, for a member of the project whose runs they take."""
+    project = project_for(request.user, project_id)
+    context = {"project": project, "section": "workers", "workers": Worker.objects.all()}
+    return render(request, "pipelines/workers.html", context)
+
+
+@login_required
+@require_safe
+def all_workers(request):
+    if not request.user.is_staff:
+        raise Http404("No such page.")
+    return render(request, "pipelines/workers.html", {"workers": Worker.objects.all()})
