@@ -143,6 +143,15 @@ RUN_GPUS = env_int("RUN_GPUS", 0, minimum=0)
 RUN_PIDS = env_int("RUN_PIDS", 1024, minimum=16)
 # The worker's GPUs, as CUDA numbers them ("0,1"); empty: what `nvidia-smi -L` lists.
 GPU_DEVICES = env_list("GPU_DEVICES", [])
+# What this worker host offers its runs, over what the machine reports: its cores
+# (those this process may use) and its physical memory. Runs are taken only when what
+# they ask for is free here.
+WORKER_CPUS = env_int("WORKER_CPUS", 0, minimum=0)
+WORKER_MEMORY_GB = env_float("WORKER_MEMORY_GB", None, minimum=0.05)
+# A run that does not fit any more is queued again after this many seconds.
+CAPACITY_RETRY_SECONDS = env_float("CAPACITY_RETRY_SECONDS", 3, minimum=0.1)
+# How often a worker reports its row on the Workers page (capacity, caches, runs).
+WORKER_HEARTBEAT_SECONDS = env_int("WORKER_HEARTBEAT_SECONDS", 30, minimum=1)
 ENVIRONMENT_BUILD_TIMEOUT = env_int("ENVIRONMENT_BUILD_TIMEOUT", 1800, minimum=10)
 RUN_LOG_MAX_BYTES = env_int("RUN_LOG_MAX_BYTES", 20 * 1024 * 1024, minimum=1024)
 # Empty lines cost a byte each but a row each: a flood of them is capped by count.

@@ -11,6 +11,7 @@ from aicenter.api_summaries import name_operations
 from aicenter.store import views as store_views
 from datasets.api import router as datasets_api
 from packages.api import router as packages_api
+from pipelines import views as pipelines_views
 from pipelines.api import router as pipelines_api
 
 api.add_router("", packages_api)
@@ -48,6 +49,7 @@ urlpatterns = [
     path("projects/<int:project_id>/packages/", include("packages.urls")),
     path("projects/<int:project_id>/datasets/", include("datasets.urls")),
     path("projects/<int:project_id>/pipelines/", include("pipelines.urls")),
+    path("workers/", pipelines_views.all_workers, name="workers"),
     path("store/<str:token>", store_views.download, name="store-download"),
     path("healthz", views.healthz, name="healthz"),
     # Pages that are not ours (the API docs, the admin) let the browser ask for it here.

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from pipelines.models import Artifact, LogLine, Pipeline, Run
+from pipelines.models import Artifact, LogLine, Pipeline, Run, Worker
 
 
 @admin.register(Pipeline)
@@ -37,3 +37,11 @@ class LogLineAdmin(admin.ModelAdmin):
 class ArtifactAdmin(admin.ModelAdmin):
     list_display = ["path", "run", "size"]
     raw_id_fields = ["run"]
+
+
+@admin.register(Worker)
+class WorkerAdmin(admin.ModelAdmin):
+    list_display = ["name", "queue", "cpus", "memory_bytes", "gpus", "running", "seen_at"]
+    search_fields = ["name"]
+    # Written by the workers themselves; staff may only remove the row of a host gone.
+    readonly_fields = [field.name for field in Worker._meta.fields]

@@ -11,7 +11,7 @@ from ninja import Query, Router, Status
 
 from aicenter.access import project_for
 from aicenter.api import REDIRECT, ZIP_FILE, check_form, json_object, paginated
-from aicenter.models import Role
+from aicenter.models import Project, Role
 from aicenter.schemas import failures
 from aicenter.store import get_store
 from aicenter.templatetags.aicenter import in_largest_unit
@@ -22,7 +22,7 @@ from pipelines.definitions import create_pipeline, delete_pipeline, update_pipel
 from pipelines.fields import Field, Group, groups, package_and_version, top_fields
 from pipelines.forms import PipelineForm, RunForm
 from pipelines.lineage import lineage_of_run
-from pipelines.models import Pipeline, Run, ScheduleKind
+from pipelines.models import Pipeline, Run, ScheduleKind, Worker
 from pipelines.schemas import (
     ArtifactPage,
     ComparisonOut,
@@ -33,6 +33,8 @@ from pipelines.schemas import (
     ResultsOut,
     RunOut,
     SnapshotFilePage,
+    WorkerOut,
+    WorkerPage,
 )
 from pipelines.start import start_run
 
@@ -475,4 +477,18 @@ def compare_runs(request, project_id: int, runs: list[int] | None = Query(None))
         "runs": [left.id, right.id],
         "score_difference": score_difference(left.score, right.score),
         "sections": sections,
+    }
+
+
+@router.get("/workers", response={200: WorkerPage, **failures(400, 401, 404)})
+def list_workers(request):
+    """The worker hosts, for staff and for members of a project (whose runs they take)."""
+    if not (request.user.is_staff or Project.objects.for_user(request.user).exists()):
+        raise Http404("No such resource.")
+    return paginated(request, Worker.objects.all(), worker_data)
+
+
+def worker_data(worker: Worker) -> dict:
+    return {name: getattr(worker, name) for name in WorkerOut.model_fields} | {
+        "seen_at": iso(worker.seen_at)
     }

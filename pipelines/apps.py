@@ -10,8 +10,10 @@ class PipelinesConfig(AppConfig):
 
         from pipelines.gc import ensure_collection_schedule
         from pipelines.reaper import ensure_reaper_schedule
+        from pipelines.runner.host import start_host_heartbeat
         from pipelines.upkeep import tidy_host_safely
 
         post_migrate.connect(ensure_reaper_schedule, sender=self)
         post_migrate.connect(ensure_collection_schedule, sender=self)
         post_spawn.connect(tidy_host_safely, dispatch_uid="pipelines.tidy_host")
+        post_spawn.connect(start_host_heartbeat, dispatch_uid="pipelines.host_heartbeat")

@@ -10,7 +10,8 @@ from aicenter.templatetags.aicenter import MINUTES_IN
 from datasets.models import Dataset
 from packages.contract import NEEDED_METHODS, PipelineType
 from packages.models import MLPackage
-from pipelines.models import DEFAULT_PARAMETERS, ENV_NAME, Overlap, Pipeline, ScheduleKind
+from pipelines.models import DEFAULT_PARAMETERS, ENV_NAME, Overlap, Pipeline, ScheduleKind, Worker
+from pipelines.resources import Resources
 from pipelines.runner.workspace import RESERVED_NAMES
 
 NEEDS_INPUT = {PipelineType.TRAINING, PipelineType.FULL}
@@ -19,6 +20,8 @@ LONGEST_INTERVAL = 32767
 INTERVAL_HELP = "Give the interval as a whole number of minutes, hours, days or weeks."
 
 
+# The form's field for each resource a worker may lack, as Worker.lacking names it.
+ROOM_FIELDS = {"cpus": "core", "memory_gb": "memory", "gpus": "GPU"}
 REPEAT_CHOICES = [("interval", "Every N minutes, hours, days or weeks"), ("cron", "Cron")]
 
 
@@ -115,7 +118,26 @@ class PipelineForm(forms.Form):
         if kind:
             self.check_datasets(kind, data)
         self.check_schedule(data)
+        self.check_room(data)
         return data
+
+    def check_room(self, data: dict) -> None:
+        """Refused when workers have reported and none could ever take these resources:
+        its runs would wait for ever. Before any worker reports, they wait for one."""
+        names = ["cpus", "memory_gb", "disk_gb", "gpus"]
+        if any(name in self.errors for name in names):
+            return
+        resources = Resources.with_defaults(*(data.get(name) for name in names))
+        largest = Worker.objects.largest()
+        if largest is None or Worker.objects.could_take(resources).exists():
+            return
+        lacking = largest.lacking(resources, idle=True)
+        field = next((name for name, word in ROOM_FIELDS.items() if word in lacking), None)
+        self.add_error(
+            field,
+            f"No worker could ever run this with {resources.summary}: the largest seen, "
+            f"{largest.name}, has {largest.capacity}.",
+        )
 
     def check_schedule(self, data: dict) -> None:
         kind = data.get("schedule_kind")

@@ -1,8 +1,9 @@
 import re
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import models, transaction
-from django.db.models import F, Max
+from django.db.models import Count, F, Max, Q, Sum
 from django.urls import reverse
 from django.utils import timezone
 
@@ -10,7 +11,7 @@ from aicenter.models import EventKind, Project, record_event
 from aicenter.templatetags.aicenter import interval_text
 from packages.contract import PipelineType
 from packages.models import PackageVersion
-from pipelines.resources import Resources
+from pipelines.resources import GB, Resources, gigabytes
 
 DEFAULT_PARAMETERS = {"artifacts_directory": "artifacts", "save_training_data": "false"}
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -181,6 +182,9 @@ EVENT_OF_STATUS = {
 
 
 MAX_LINE_CHARS = 10_000
+# The reasons a worker gives when it hands a run back (Worker.take).
+WAITING_FOR_ROOM = "Waiting for a worker with"
+WAITING_BEHIND = "Waiting behind run #"
 
 
 def first_line(text: str, otherwise: str = "") -> str:
@@ -195,6 +199,17 @@ class RunQuerySet(models.QuerySet):
 
     def for_project(self, project) -> "RunQuerySet":
         return self.filter(project=project)
+
+    def started_on(self, host: str) -> "RunQuerySet":
+        """The runs that hold part of `host` now; `worker` is "<host>:<process id>"."""
+        return self.filter(status__in=STARTED, worker__startswith=f"{host}:")
+
+    def handed_back(self) -> "RunQuerySet":
+        """Scheduled runs that a worker handed back for want of room, waiting their turn."""
+        reasons = Q(waiting_reason__startswith=WAITING_FOR_ROOM) | Q(
+            waiting_reason__startswith=WAITING_BEHIND
+        )
+        return self.filter(reasons, status=Status.SCHEDULED, kill_requested=False)
 
 
 class Run(DataChoice):
@@ -466,3 +481,136 @@ class Artifact(models.Model):
     @property
     def key(self) -> str:
         return f"runs/{self.run_id}/artifacts/{self.path}"
+
+
+class Taken(models.TextChoices):
+    YES = "yes", "Taken"
+    GONE = "gone", "Not scheduled any more"
+    NO_ROOM = "no-room", "Handed back"
+
+
+class WorkerQuerySet(models.QuerySet):
+    def could_take(self, resources: Resources) -> "WorkerQuerySet":
+        """The workers big enough for `resources` once nothing else runs on them."""
+        return self.filter(
+            cpus__gte=resources.cpus,
+            memory_bytes__gte=resources.memory_bytes,
+            gpus__gte=resources.gpus,
+        )
+
+    def largest(self) -> "Worker | None":
+        return self.order_by("-memory_bytes", "-cpus", "-gpus", "name").first()
+
+
+class Worker(models.Model):
+    """A worker host (one WORKER_NAME): what it has, what its runs hold, when it last spoke.
+
+    Its runs reserve their cores, memory and GPUs here when they are claimed; what is
+    reserved is counted again from the runs started on it at each claim, release and
+    report, so a run that ended, however it ended, holds nothing.
+    """
+
+    name = models.CharField(max_length=200, unique=True)
+    queue = models.CharField(max_length=100, blank=True, help_text="The cluster it serves.")
+    cpus = models.PositiveIntegerField(default=0)
+    memory_bytes = models.BigIntegerField(default=0)
+    gpus = models.PositiveIntegerField(default=0)
+    reserved_cpus = models.PositiveIntegerField(default=0)
+    reserved_memory_bytes = models.BigIntegerField(default=0)
+    reserved_gpus = models.PositiveIntegerField(default=0)
+    running = models.PositiveIntegerField(default=0, help_text="Runs in progress.")
+    cache_bytes = models.BigIntegerField(default=0, help_text="Its blob cache.")
+    environments_bytes = models.BigIntegerField(default=0)
+    seen_at = models.DateTimeField(default=timezone.now)
+
+    objects = WorkerQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def capacity(self) -> str:
+        """ "2 cores, 8 GB memory and no GPU", for a person."""
+        cores = f"{self.cpus} core{'s' if self.cpus != 1 else ''}"
+        gpus = {0: "no GPU", 1: "1 GPU"}.get(self.gpus, f"{self.gpus} GPUs")
+        return f"{cores}, {gigabytes(round(self.memory_bytes / GB, 2))} memory and {gpus}"
+
+    def lacking(self, resources: Resources, idle: bool = False) -> str:
+        """What this worker has too little of, free now (or once `idle`), for `resources`:
+        "" when they fit."""
+        cpus, memory, gpus = (0, 0, 0) if idle else self.reserved
+        short = []
+        if cpus + resources.cpus > self.cpus:
+            short.append(f"{resources.cpus} core{'s' if resources.cpus != 1 else ''}")
+        if memory + resources.memory_bytes > self.memory_bytes:
+            short.append(f"{gigabytes(resources.memory_gb)} memory")
+        if gpus + resources.gpus > self.gpus:
+            short.append(f"{resources.gpus} GPU{'s' if resources.gpus != 1 else ''}")
+        return " and ".join(short)
+
+    @property
+    def reserved(self) -> tuple[int, int, int]:
+        return self.reserved_cpus, self.reserved_memory_bytes, self.reserved_gpus
+
+    def count_reserved(self) -> None:
+        """What the runs started on it hold, counted from them."""
+        held = Run.objects.started_on(self.name).aggregate(
+            cpus=Sum("cpus"), memory=Sum("memory_gb"), gpus=Sum("gpus"), runs=Count("id")
+        )
+        self.reserved_cpus = held["cpus"] or 0
+        self.reserved_memory_bytes = int((held["memory"] or 0) * GB)
+        self.reserved_gpus = held["gpus"] or 0
+        self.running = held["runs"]
+
+    def save_reserved(self) -> None:
+        self.seen_at = timezone.now()
+        fields = ["reserved_cpus", "reserved_memory_bytes", "reserved_gpus", "running"]
+        self.save(update_fields=[*fields, "seen_at"])
+
+    def take(self, run: Run, process: str) -> str:
+        """Claim `run` for `process` of this worker when what it needs is free here, and
+        reserve it, in one transaction that holds this worker's row: two claims on one
+        worker never count the same free room. A Taken value."""
+        with transaction.atomic():
+            worker = Worker.objects.select_for_update().get(id=self.id)
+            worker.count_reserved()
+            if reason := worker.refusal(run):
+                handed = Run.objects.filter(id=run.id, status=Status.SCHEDULED)
+                return Taken.NO_ROOM if handed.update(waiting_reason=reason) else Taken.GONE
+            if not run.claim(process):
+                return Taken.GONE
+            worker.count_reserved()
+            worker.save_reserved()
+        return Taken.YES
+
+    def refusal(self, run: Run) -> str:
+        """Why this worker does not take `run` now: too little free, or an older run that
+        could fit here waits for it first. "" when it takes it."""
+        if lacking := self.lacking(run.resources):
+            return f"{WAITING_FOR_ROOM} {lacking} free."
+        if first := self.first_in_line(run):
+            return f"{WAITING_BEHIND}{first.id}, which came first."
+        return ""
+
+    def first_in_line(self, run: Run) -> Run | None:
+        """The oldest run of the same queue, handed back for want of room, that this worker
+        could take once free: it goes first, so no large run waits for ever behind
+        smaller ones. One whose task has not come back for RUN_REQUEUE_AFTER is ignored."""
+        alive_since = timezone.now() - timedelta(seconds=settings.RUN_REQUEUE_AFTER)
+        same_queue = {"gpus__gt": 0} if run.gpus else {"gpus": 0}
+        return (
+            Run.objects.handed_back()
+            .filter(
+                id__lt=run.id,
+                queued_at__gte=alive_since,
+                cpus__lte=self.cpus,
+                memory_gb__lte=self.memory_bytes / GB,
+                gpus__lte=self.gpus,
+                **same_queue,
+            )
+            .order_by("id")
+            .first()
+        )

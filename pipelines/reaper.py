@@ -17,8 +17,8 @@ from django_q.models import Schedule
 
 from pipelines.models import STARTED, Run, Status
 from pipelines.runner.execute import end_group
+from pipelines.runner.host import host_name
 from pipelines.runner.logs import note
-from pipelines.runner.run import host_name
 from pipelines.start import enqueue
 
 REAPER_SCHEDULE = "reap-lost-runs"

@@ -103,6 +103,25 @@ class PipelinePage(Page[PipelineOut]):
     pass
 
 
+class WorkerOut(Schema):
+    name: str
+    queue: str
+    cpus: int
+    memory_bytes: int
+    gpus: int
+    reserved_cpus: int
+    reserved_memory_bytes: int
+    reserved_gpus: int
+    running: int = Field(description="Runs in progress.")
+    cache_bytes: int
+    environments_bytes: int
+    seen_at: Moment
+
+
+class WorkerPage(Page[WorkerOut]):
+    pass
+
+
 class LogLineOut(Schema):
     n: int
     time: Moment

@@ -17,7 +17,7 @@ from django.conf import settings
 
 from pipelines.models import Run
 from pipelines.runner.caches import trim_blob_cache, trim_environments
-from pipelines.runner.run import host_name
+from pipelines.runner.host import host_name
 from pipelines.runner.workspace import workspaces_here
 
 logger = logging.getLogger(__name__)

@@ -41,4 +41,5 @@ urlpatterns = [
     path("runs/<int:run_id>/results.json", details.run_results_download, name="run-results"),
     path("runs/<int:run_id>/everything.zip", details.run_everything_zip, name="run-zip"),
     path("compare", details.compare_runs, name="compare"),
+    path("workers", views.project_workers, name="workers"),
 ]

@@ -18,7 +18,7 @@ from pipelines.definitions import (
 )
 from pipelines.filters import ListFilters
 from pipelines.forms import PipelineForm
-from pipelines.models import Pipeline, Run
+from pipelines.models import Pipeline, Run, Worker
 from pipelines.resources import Resources
 from pipelines.screen import (
     initial_definition,
@@ -215,3 +215,20 @@ def again(request, project_id: int, run_id: int):
     run = run_again(run_in(project, run_id), request.user)
     messages.success(request, f"Run #{run.id} is queued.")
     return back_to(request, run.get_absolute_url())
+
+
+@login_required
+@require_safe
+def project_workers(request, project_id: int):
+    """Every worker, read-only, for a member of the project whose runs they take."""
+    project = project_for(request.user, project_id)
+    context = {"project": project, "section": "workers", "workers": Worker.objects.all()}
+    return render(request, "pipelines/workers.html", context)
+
+
+@login_required
+@require_safe
+def all_workers(request):
+    if not request.user.is_staff:
+        raise Http404("No such page.")
+    return render(request, "pipelines/workers.html", {"workers": Worker.objects.all()})

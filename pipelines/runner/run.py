@@ -6,7 +6,6 @@ import json
 import logging
 import math
 import os
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,11 +15,12 @@ from django.db import DatabaseError, connection
 
 from aicenter.store import STORE_ERRORS
 from pipelines.forms import check_artifacts_directory
-from pipelines.models import Run
-from pipelines.runner import egress, gpus, limits, sandbox
+from pipelines.models import Run, Taken
+from pipelines.runner import egress, gpus, host, limits, sandbox
 from pipelines.runner.environments import ensure_environment, leases
 from pipelines.runner.execute import Outcome, execute, kill_requested
 from pipelines.runner.heartbeat import Heartbeat
+from pipelines.runner.host import host_name
 from pipelines.runner.logs import RunLog
 from pipelines.runner.publish import prepare, publish, upload_artifacts
 from pipelines.runner.stage import Staged, stage
@@ -32,21 +32,21 @@ HARNESS = Path(__file__).with_name("harness.py")
 SANDBOX_VARIABLES = ["PATH", "HOME", "TMPDIR", "LANG", "PYTHONDONTWRITEBYTECODE", "VIRTUAL_ENV"]
 
 
-def host_name() -> str:
-    return settings.WORKER_NAME or socket.gethostname()
-
-
 def worker_name() -> str:
     return f"{host_name()}:{os.getpid()}"
 
 
 def claim(run_id: int) -> Run | None:
-    """The scheduled run, now running here; None when another delivery took it or it ended."""
+    """The scheduled run, now running here; None when another delivery took it, it ended,
+    or this worker has no room for it now (then it is queued again)."""
     relations = ["project", "package_version__package", "input_dataset", "evaluation_dataset"]
     run = Run.objects.select_related(*relations).filter(id=run_id).first()
-    if run is None or not run.claim(worker_name()):
+    if run is None:
         return None
-    return run
+    taken = host.this_worker().take(run, worker_name())
+    if taken == Taken.NO_ROOM:
+        host.hand_back(run)
+    return run if taken == Taken.YES else None
 
 
 def run_pipeline(run_id: int) -> None:
@@ -76,6 +76,16 @@ def run_pipeline(run_id: int) -> None:
         end(run.fail, without_worker_paths(reason(error), workspace), log)
     finally:
         clean_up(workspace, staged, log)
+        release_quietly()
+
+
+def release_quietly() -> None:
+    """The run's reservation goes with it; a database that fails here is counted again at
+    the next claim or report."""
+    try:
+        host.release()
+    except DatabaseError:
+        logger.exception("Releasing a run's reservation failed")
 
 
 def clean_up(workspace: Workspace, staged: Staged | None, log: RunLog) -> None:
