@@ -472,7 +472,6 @@ def test_local_store_refuses_its_reserved_temporary_folder(local_store):
         local_store.put_bytes(".tmp/x", b"1")
 
 
-@pytest.mark.urls("tests.aicenter.store_urls")
 def test_local_download_url_serves_the_object_as_an_attachment(local_store, client):
     local_store.put_bytes("reports/7.csv", b"a,b\n")
 
@@ -484,7 +483,6 @@ def test_local_download_url_serves_the_object_as_an_attachment(local_store, clie
     assert response["Content-Length"] == "4"
 
 
-@pytest.mark.urls("tests.aicenter.store_urls")
 def test_local_download_url_with_a_non_ascii_filename_uses_rfc_6266(local_store, client):
     local_store.put_bytes("r.csv", b"x")
 
@@ -493,7 +491,6 @@ def test_local_download_url_with_a_non_ascii_filename_uses_rfc_6266(local_store,
     assert response["Content-Disposition"] == "attachment; filename*=utf-8''r%C3%A9sum%C3%A9.csv"
 
 
-@pytest.mark.urls("tests.aicenter.store_urls")
 def test_an_expired_local_download_url_is_not_found(local_store, client, settings):
     local_store.put_bytes("r.csv", b"x")
     url = local_store.download_url("r.csv", "r.csv")
@@ -503,7 +500,6 @@ def test_an_expired_local_download_url_is_not_found(local_store, client, setting
     assert client.get(url).status_code == 404
 
 
-@pytest.mark.urls("tests.aicenter.store_urls")
 def test_a_tampered_local_download_url_is_not_found(local_store, client):
     local_store.put_bytes("secret.csv", b"x")
     local_store.put_bytes("r.csv", b"x")
@@ -514,7 +510,6 @@ def test_a_tampered_local_download_url_is_not_found(local_store, client):
     assert client.get(f"/store/{forged}").status_code == 404
 
 
-@pytest.mark.urls("tests.aicenter.store_urls")
 def test_a_local_download_url_of_a_deleted_object_is_not_found(local_store, client):
     local_store.put_bytes("r.csv", b"x")
     url = local_store.download_url("r.csv", "r.csv")
@@ -523,14 +518,12 @@ def test_a_local_download_url_of_a_deleted_object_is_not_found(local_store, clie
     assert client.get(url).status_code == 404
 
 
-@pytest.mark.urls("tests.aicenter.store_urls")
 def test_a_valid_token_with_a_bad_key_is_not_found(local_store, client):
     token = download_token("../settings.py", "s.py")
 
     assert client.get(f"/store/{token}").status_code == 404
 
 
-@pytest.mark.urls("tests.aicenter.store_urls")
 def test_a_local_download_url_shows_neither_the_key_nor_the_name(local_store, client):
     sha256 = hashlib.sha256(b"x").hexdigest()
     key = f"blobs/{sha256[:2]}/{sha256}"
