@@ -2,7 +2,7 @@ import re
 
 from django.conf import settings
 from django.db import models, transaction
-from django.db.models import F, Max
+from django.db.models import Count, F, Max, Min, OuterRef, Subquery
 from django.urls import reverse
 from django.utils import timezone
 
@@ -161,6 +161,7 @@ EVENT_OF_STATUS = {
 
 
 MAX_LINE_CHARS = 10_000
+MAX_METRIC_NAME = 200
 
 
 def first_line(text: str, otherwise: str = "") -> str:
@@ -390,3 +391,36 @@ class Artifact(models.Model):
     @property
     def key(self) -> str:
         return f"runs/{self.run_id}/artifacts/{self.path}"
+
+
+class MetricPointQuerySet(models.QuerySet):
+    def summaries(self) -> list[dict]:
+        """Per metric name: its last value (at the highest step), min, max and count of points.
+        NaN and infinity are stored as gaps (null): min and max skip them, count does not."""
+        last = self.filter(name=OuterRef("name")).order_by("-step", "-id").values("value")[:1]
+        return list(
+            self.values("name")
+            .annotate(last=Subquery(last), min=Min("value"), max=Max("value"), count=Count("id"))
+            .order_by("name")
+        )
+
+    def last_values(self) -> dict[str, float | None]:
+        return {summary["name"]: summary["last"] for summary in self.summaries()}
+
+
+class MetricPoint(models.Model):
+    """One value a run reported for a metric at a step; `value` null is a gap (NaN, infinity)."""
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="metric_points")
+    name = models.CharField(max_length=MAX_METRIC_NAME)
+    step = models.BigIntegerField()
+    value = models.FloatField(null=True)
+    time = models.DateTimeField()
+
+    objects = MetricPointQuerySet.as_manager()
+
+    class Meta:
+        indexes = [models.Index(fields=["run", "name", "step"], name="metric_point_series")]
+
+    def __str__(self) -> str:
+        return f"{self.name}[{self.step}] = {self.value}"
