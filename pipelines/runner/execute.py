@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from pipelines.models import Run, Stream
 from pipelines.runner.logs import FLUSH_BATCH, RunLog
+from pipelines.runner.metrics import RunMetrics
 from pipelines.runner.workspace import RunUser
 
 TICK = 0.2
@@ -43,8 +44,10 @@ def execute(
     time_limit: int,
     log: RunLog,
     user: RunUser | None,
+    metrics: RunMetrics | None = None,
 ) -> Outcome:
-    """Run `command` as `user` (None: as the worker), streaming its output into the log."""
+    """Run `command` as `user` (None: as the worker), streaming its output into the log and
+    its metrics file (if given) into the run's metrics."""
     process = start(command, cwd, env, user)
     Run.objects.filter(id=run.id).update(process_group=process.pid)
     lines: queue.Queue = queue.Queue(maxsize=QUEUED_LINES)
@@ -52,9 +55,11 @@ def execute(
         start_reader(process.stdout, Stream.STDOUT, lines),
         start_reader(process.stderr, Stream.STDERR, lines),
     ]
-    stopped = watch(run, process, lines, time_limit, log)
+    stopped = watch(run, process, lines, time_limit, log, metrics)
     end_group(process.pid)
     read_rest(readers, lines, log)
+    if metrics:
+        metrics.finish()
     log.flush()
     return Outcome(returncode=process.returncode, stopped=stopped)
 
@@ -121,10 +126,17 @@ def read_rest(readers: list[threading.Thread], lines: queue.Queue, log: RunLog) 
     drain(lines, log, seconds=READERS_GRACE)
 
 
-def watch(run: Run, process, lines: queue.Queue, time_limit: int, log: RunLog) -> str | None:
+def watch(
+    run: Run,
+    process,
+    lines: queue.Queue,
+    time_limit: int,
+    log: RunLog,
+    metrics: RunMetrics | None,
+) -> str | None:
     """Stream output until the process ends; stop it on a kill request or the timeout."""
     started = time.monotonic()
-    last_flush = last_check = started
+    last_flush = last_check = last_metrics = started
     stopped = None
     while process.poll() is None:
         drain(lines, log, wait=TICK)  # as a tick's pause, ended by the first line
@@ -132,6 +144,9 @@ def watch(run: Run, process, lines: queue.Queue, time_limit: int, log: RunLog) -
         if now - last_flush >= FLUSH_EVERY:
             guarded(log.flush)
             last_flush = now
+        if metrics and now - last_metrics >= CHECK_EVERY:
+            metrics.tick()
+            last_metrics = now
         if now - last_check >= CHECK_EVERY and stopped is None:
             last_check = now
             if guarded(lambda: kill_requested(run.id)):

@@ -21,6 +21,7 @@ from pipelines.runner.environments import ensure_environment
 from pipelines.runner.execute import Outcome, execute
 from pipelines.runner.heartbeat import Heartbeat
 from pipelines.runner.logs import RunLog
+from pipelines.runner.metrics import RunMetrics
 from pipelines.runner.publish import prepare, publish, upload_artifacts
 from pipelines.runner.stage import Staged, stage
 from pipelines.runner.workspace import RunUser, Workspace, run_user
@@ -160,7 +161,9 @@ def execute_harness(run: Run, workspace: Workspace, python: Path, log: RunLog) -
         command = confined(run, command, workspace, python, artifacts, user, env)
         env, user = sandbox.LAUNCHER_ENVIRONMENT, None  # the sandbox switches to the user
     workspace.spec.write_text(json.dumps(spec))
-    outcome = execute(run, command, workspace.package, env, run.time_limit, log, user)
+    # Read by a path free of links: none on it is followed.
+    metrics = RunMetrics(run.id, workspace.root.resolve() / "out" / workspace.metrics.name, log)
+    outcome = execute(run, command, workspace.package, env, run.time_limit, log, user, metrics)
     outcome.result = workspace.read_result()
     return outcome
 
@@ -237,6 +240,7 @@ def user_environment(run: Run, workspace: Workspace, python: Path, spec: dict) -
         "training_data_directory": spec["training"],
         "evaluation_data_directory": spec["evaluation"],
         "test_data_directory": spec["evaluation"],
+        "metrics_file": str(workspace.metrics),
     }
     if run.gpu and "CUDA_VISIBLE_DEVICES" in os.environ:
         env["CUDA_VISIBLE_DEVICES"] = os.environ["CUDA_VISIBLE_DEVICES"]

@@ -11,7 +11,14 @@ from pipelines.models import MetricPoint, Run, Status
 from pipelines.runner import metrics
 from pipelines.runner.logs import RunLog
 from pipelines.runner.metrics import BadLine, MetricsFile, Point, RunMetrics, parse
-from tests.pipelines.builders import run_of, snapshotting_pipeline
+from pipelines.runner.run import run_pipeline
+from tests.pipelines.builders import (
+    dataset_with,
+    package_version_with,
+    run_of,
+    snapshotting_pipeline,
+    training_pipeline,
+)
 
 
 def points_of(*lines: str) -> list[Point]:
@@ -263,3 +270,44 @@ def test_summaries_give_each_metrics_last_min_max_and_count(running):
         {"name": "accuracy", "last": None, "min": 0.5, "max": 0.5, "count": 2},
         {"name": "loss", "last": 0.4, "min": 0.4, "max": 0.9, "count": 3},
     ]
+
+
+REPORTING_TRAIN = """\
+import json, os
+
+class Main:
+    def train(self, training_directory):
+        with open(os.environ["metrics_file"], "a") as metrics:
+            for epoch in range(3):
+                metrics.write(json.dumps({"loss": 1 / (epoch + 1), "accuracy": epoch / 2}) + "\\n")
+            metrics.write("oops\\n")
+            metrics.write(json.dumps({"name": "loss", "value": 0.1, "step": 9}))
+
+    def save(self):
+        pass
+"""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_sandboxed_run_reports_its_metrics_and_results_give_the_last_values(
+    project, owner, settings, tmp_path
+):
+    settings.WORKER_DIR = str(tmp_path / "worker")
+    version = package_version_with(project, owner, REPORTING_TRAIN)
+    data = dataset_with(project, "numbers", {"a.csv": b"x\n1\n"})
+    run = training_pipeline(project, owner, version, data).runs.get()
+    run_pipeline(run.id)
+    run.refresh_from_db()
+    assert run.status == Status.SUCCESSFUL, run.error
+    stored = run.metric_points.order_by("name", "step").values_list("name", "step", "value")
+    assert list(stored) == [
+        ("accuracy", 0, 0.0),
+        ("accuracy", 1, 0.5),
+        ("accuracy", 2, 1.0),
+        ("loss", 0, 1.0),
+        ("loss", 1, 0.5),
+        ("loss", 2, 1 / 3),
+        ("loss", 9, 0.1),
+    ]
+    assert "Metrics file line 4 skipped: it is not JSON." in texts(run)
+    assert run.results["run_summary"]["metrics"] == {"accuracy": 1.0, "loss": 0.1}
