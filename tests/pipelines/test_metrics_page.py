@@ -1,0 +1,70 @@
+"""The Metrics tab of Pipeline Details: a table of each metric's last, min and max, and a
+chart per metric drawn on the server, asking for itself again while the run goes."""
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from pipelines.charts import CHART_POINTS
+from pipelines.models import MetricPoint, Run, Status
+from tests.factories import logged_in_client
+from tests.pipelines.builders import run_of, snapshotting_pipeline
+
+
+@pytest.fixture
+def pipeline(project, owner):
+    pipeline = snapshotting_pipeline(project, owner, {"train/a.csv": b"x\n1\n"})
+    Run.objects.filter(pipeline=pipeline).delete()
+    return pipeline
+
+
+def report(run: Run, name: str, values: list[float | None]) -> None:
+    now = timezone.now()
+    MetricPoint.objects.bulk_create(
+        MetricPoint(run=run, name=name, step=step, value=value, time=now)
+        for step, value in enumerate(values)
+    )
+
+
+def metrics_page(client, run: Run, **headers):
+    return client.get(reverse("pipelines:run-metrics", args=[run.project_id, run.id]), **headers)
+
+
+def test_the_tab_tables_and_charts_each_metric(pipeline, viewer):
+    run = run_of(pipeline, Status.SUCCESSFUL)
+    report(run, "loss", [0.9, None, 0.5, 0.3125])
+    report(run, "accuracy", [0.5, 0.75])
+    page = metrics_page(logged_in_client(viewer), run).content.decode()
+    assert '<td>loss</td><td class="num">0.3125</td><td class="num">0.3125</td>' in page
+    assert '<td class="num">0.9</td><td class="num">4</td>' in page
+    assert page.count("<svg") == 2
+    assert "<title>step 2: 0.5</title>" in page
+    assert 'text-anchor="end" dominant-baseline="middle">0.4</text>' in page  # a value axis
+    assert "hx-get" not in page  # the run has ended: nothing asks again
+    assert "<script>" not in page and "style=" not in page
+
+
+def test_while_the_run_goes_the_charts_ask_for_themselves_again(pipeline, owner):
+    run = run_of(pipeline, Status.RUNNING, heartbeat_at=timezone.now())
+    client = logged_in_client(owner)
+    assert "No metrics yet" in metrics_page(client, run).content.decode()
+    report(run, "loss", [1.0, 0.5])
+    fragment = metrics_page(client, run, headers={"HX-Request": "true"}).content.decode()
+    assert fragment.lstrip().startswith("<section")
+    assert 'hx-trigger="every 2s"' in fragment
+    assert "<title>step 1: 0.5</title>" in fragment
+
+
+def test_a_run_without_metrics_says_how_to_report_them(pipeline, owner):
+    run = run_of(pipeline, Status.SUCCESSFUL)
+    page = metrics_page(logged_in_client(owner), run).content.decode()
+    assert "This run reported no metrics" in page and "metrics_file" in page
+
+
+def test_a_long_series_is_drawn_reduced_to_a_thousand_points(pipeline, owner):
+    run = run_of(pipeline, Status.SUCCESSFUL)
+    report(run, "loss", [1 / (step + 1) for step in range(20_000)])
+    page = metrics_page(logged_in_client(owner), run).content.decode()
+    assert page.count("<circle") == CHART_POINTS
+    assert "<title>step 19999: 5e-05</title>" in page
+    assert '<td class="num">20000</td>' in page
