@@ -148,9 +148,13 @@ def line_number(request, name: str) -> int:
 @login_required
 @require_safe
 def run_metrics(request, project_id: int, run_id: int):
-    """The Metrics tab; while the run goes, its charts fragment asks for itself again."""
+    """The Metrics tab; while the run goes, its charts ask for themselves again, and are
+    drawn again only once new points came (?seen= the newest point they show)."""
     project = project_for(request.user, project_id)
     run = run_in(project, run_id, shown_runs())
+    newest = run.metric_points.newest_id()
+    if not run.is_finished and request.GET.get("seen") == str(newest):
+        return HttpResponse(status=204)  # htmx keeps what it shows, and asks again
     summaries, charts = metrics_of(run)
     template = "partials/run_metrics.html" if request.htmx else "run_metrics.html"
     return run_page(
@@ -162,6 +166,7 @@ def run_metrics(request, project_id: int, run_id: int):
         summaries=summaries,
         charts=charts,
         charted=CHARTED_METRICS,
+        newest=newest,
     )
 
 

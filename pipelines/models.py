@@ -404,6 +404,10 @@ class MetricPointQuerySet(models.QuerySet):
             .order_by("name")
         )
 
+    def newest_id(self) -> int:
+        """The id of the point stored last (0 for none): it changes whenever points come."""
+        return self.order_by("-id").values_list("id", flat=True).first() or 0
+
     def last_values(self) -> dict[str, float | None]:
         return {summary["name"]: summary["last"] for summary in self.summaries()}
 

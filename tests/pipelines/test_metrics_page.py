@@ -1,6 +1,8 @@
 """The Metrics tab of Pipeline Details: a table of each metric's last, min and max, and a
 chart per metric drawn on the server, asking for itself again while the run goes."""
 
+import re
+
 import pytest
 from django.urls import reverse
 from django.utils import timezone
@@ -53,6 +55,29 @@ def test_while_the_run_goes_the_charts_ask_for_themselves_again(pipeline, owner)
     assert fragment.lstrip().startswith("<section")
     assert 'hx-trigger="every 2s"' in fragment
     assert "<title>step 1: 0.5</title>" in fragment
+    seen = re.search(r'hx-get="([^"]+)"', fragment).group(1)
+    assert client.get(seen, headers={"HX-Request": "true"}).status_code == 204
+    report_more(run, "loss", {2: 0.25})
+    again = client.get(seen, headers={"HX-Request": "true"}).content.decode()
+    assert "<title>step 2: 0.25</title>" in again
+
+
+def report_more(run: Run, name: str, points: dict[int, float]) -> None:
+    now = timezone.now()
+    for step, value in points.items():
+        MetricPoint.objects.create(run=run, name=name, step=step, value=value, time=now)
+
+
+def test_the_last_ask_after_the_run_ended_draws_the_charts_and_stops(pipeline, owner):
+    run = run_of(pipeline, Status.RUNNING, heartbeat_at=timezone.now())
+    report(run, "loss", [1.0])
+    client = logged_in_client(owner)
+    fragment = metrics_page(client, run, headers={"HX-Request": "true"}).content.decode()
+    seen = re.search(r'hx-get="([^"]+)"', fragment).group(1)
+    Run.objects.filter(id=run.id).update(status=Status.SUCCESSFUL, ended_at=timezone.now())
+    final = client.get(seen, headers={"HX-Request": "true"})
+    assert final.status_code == 200
+    assert "hx-get" not in final.content.decode()
 
 
 def test_a_run_without_metrics_says_how_to_report_them(pipeline, owner):
