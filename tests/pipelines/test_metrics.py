@@ -79,6 +79,7 @@ def test_nan_infinity_and_null_are_kept_as_gaps():
         ("{}", "it has no name"),
         ('{"name": "loss"}', "it has a name but no value"),
         ('{"name": 3, "value": 0.3}', "its name is not text"),
+        ('{"name": ["loss"], "value": 0.3}', "its name is not text"),
         ('{"name": " ", "value": 0.3}', "its name is not text"),
         ('{"name": "a\\nb", "value": 0.3}', "its name holds a control character"),
         (json.dumps({"name": "x" * 201, "value": 1}), "its name is longer than 200 characters"),
