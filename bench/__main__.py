@@ -26,6 +26,7 @@ BENCHMARKS = {
     "pages": "bench.pages:pages",
     "throughput": "bench.runs:throughput",
     "load": "bench.load:load",
+    "metrics": "bench.metrics:metrics",
 }
 DEFAULT_OUTPUT = Path(__file__).with_name("results") / "latest.json"
 

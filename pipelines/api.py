@@ -348,7 +348,7 @@ def run_logs(request, project_id: int, run_id: int, after: int = 0):
 def run_metrics(request, project_id: int, run_id: int):
     """Every metric the run reported so far, by name."""
     run = run_in(project_for(request.user, project_id), run_id)
-    return {"items": run.metric_points.summaries()}
+    return {"items": run.metrics.summaries()}
 
 
 @router.get(

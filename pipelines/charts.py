@@ -139,7 +139,7 @@ def line_path(shown: list[Point], gaps: list[int], x: Scale, y: Scale) -> str:
 
 def metrics_of(run) -> tuple[list[dict], list[Chart]]:
     """A run's metric summaries, and a chart of each of the first CHARTED_METRICS."""
-    summaries = run.metric_points.summaries()
+    summaries = run.metrics.summaries()
     charts = []
     for summary in summaries[:CHARTED_METRICS]:
         points = run.metric_points.filter(name=summary["name"]).order_by("step", "id")

@@ -25,7 +25,7 @@ from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
-from pipelines.models import MAX_METRIC_NAME, MetricPoint
+from pipelines.models import MAX_METRIC_NAME, Metric, MetricPoint
 from pipelines.runner.logs import RunLog
 from pipelines.runner.nofollow import Refused, open_regular_file
 
@@ -189,6 +189,8 @@ class RunMetrics:
         self.log = log
         self.next_steps: dict[str, int] = {}
         self.pending: list[tuple] = []  # rows of INSERT_POINTS
+        self.series: dict[str, Metric] = {}
+        self.changed: set[str] = set()  # metrics whose summary is not stored yet
         self.kept = 0
         self.bad_lines = 0
         self.stopped = False  # the cap was reached, or the file cannot be read
@@ -256,6 +258,11 @@ class RunMetrics:
             return False
         self.kept += len(points)
         self.pending += [(self.run_id, p.name, p.step, p.value, now) for p in points]
+        for point in points:
+            metric = self.series.get(point.name) or Metric(run_id=self.run_id, name=point.name)
+            metric.add(point.step, point.value)
+            self.series[point.name] = metric
+            self.changed.add(point.name)
         return True
 
     def _skip(self, number: int, why: str) -> None:
@@ -273,6 +280,14 @@ class RunMetrics:
             with transaction.atomic(), connection.cursor() as cursor:
                 cursor.executemany(insert_points(), batch)
             del self.pending[: len(batch)]
+        if self.changed:
+            Metric.objects.bulk_create(
+                [self.series[name].copy() for name in self.changed],
+                update_conflicts=True,
+                unique_fields=["run", "name"],
+                update_fields=Metric.SUMMED,
+            )
+            self.changed.clear()
 
 
 def insert_points() -> str:

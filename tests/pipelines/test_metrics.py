@@ -7,7 +7,7 @@ import os
 import pytest
 from django.utils import timezone
 
-from pipelines.models import MetricPoint, Run, Status
+from pipelines.models import Run, Status
 from pipelines.runner import metrics
 from pipelines.runner.logs import RunLog
 from pipelines.runner.metrics import BadLine, MetricsFile, Point, RunMetrics, parse
@@ -257,19 +257,27 @@ def test_a_refused_file_is_said_once_at_the_end(running, tmp_path):
     assert texts(running)[0].startswith("The metrics file was not read: it is")
 
 
-def test_summaries_give_each_metrics_last_min_max_and_count(running):
-    now = timezone.now()
-    for name, step, value in [
-        ("loss", 0, 0.9),
-        ("loss", 2, 0.4),
-        ("loss", 1, None),
-        ("accuracy", 0, 0.5),
-        ("accuracy", 1, None),
-    ]:
-        MetricPoint.objects.create(run=running, name=name, step=step, value=value, time=now)
-    assert running.metric_points.summaries() == [
-        {"name": "accuracy", "last": None, "min": 0.5, "max": 0.5, "count": 2},
-        {"name": "loss", "last": 0.4, "min": 0.4, "max": 0.9, "count": 3},
+def test_the_runner_sums_each_metric_up_as_the_points_say(running, tmp_path):
+    lines = [
+        '{"name": "loss", "value": 0.9}',
+        '{"loss": 0.4, "accuracy": 0.5, "step": 2}',
+        '{"loss": NaN, "accuracy": null, "step": 1}',
+        '{"name": "loss", "value": 0.45, "step": 2}',
+    ]
+    path = tmp_path / "m.jsonl"
+    log = RunLog(running)
+    reader = RunMetrics(running.id, path, log)
+    for line in lines:  # a tick each: the summary is stored again each time
+        append(path, line + "\n")
+        reader.tick()
+    reader.finish()
+    assert running.metrics.summaries() == [
+        {"name": "accuracy", "last": 0.5, "min": 0.5, "max": 0.5, "count": 2},
+        {"name": "loss", "last": 0.45, "min": 0.4, "max": 0.9, "count": 4},
+    ]
+    from_points = running.metric_points.summaries()
+    assert [{**s, "last_step": None} for s in from_points] == [
+        {**s, "last_step": None} for s in running.metrics.values(*from_points[0]).order_by("name")
     ]
 
 

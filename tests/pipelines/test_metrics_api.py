@@ -5,9 +5,9 @@ import pytest
 from django.utils import timezone
 
 from pipelines.api import POINTS_PAGE
-from pipelines.models import MetricPoint, Run, Status
+from pipelines.models import Run, Status
 from tests.factories import api_client
-from tests.pipelines.builders import run_of, snapshotting_pipeline
+from tests.pipelines.builders import report, run_of, snapshotting_pipeline
 
 
 @pytest.fixture
@@ -15,13 +15,9 @@ def run(project, owner):
     pipeline = snapshotting_pipeline(project, owner, {"train/a.csv": b"x\n1\n"})
     Run.objects.filter(pipeline=pipeline).delete()
     run = run_of(pipeline, Status.RUNNING, worker="here:1", heartbeat_at=timezone.now())
-    now = timezone.now()
-    points = [("loss", step, 1 / (step + 1)) for step in range(POINTS_PAGE + 5)]
-    points += [("accuracy", 0, 0.5), ("accuracy", 1, None), ("val/loss", 0, 0.25)]
-    MetricPoint.objects.bulk_create(
-        MetricPoint(run=run, name=name, step=step, value=value, time=now)
-        for name, step, value in points
-    )
+    report(run, "loss", [1 / (step + 1) for step in range(POINTS_PAGE + 5)])
+    report(run, "accuracy", [0.5, None])
+    report(run, "val/loss", [0.25])
     return run
 
 

@@ -8,9 +8,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from pipelines.charts import CHART_POINTS
-from pipelines.models import MetricPoint, Run, Status
+from pipelines.models import Run, Status
 from tests.factories import logged_in_client
-from tests.pipelines.builders import run_of, snapshotting_pipeline
+from tests.pipelines.builders import report, run_of, snapshotting_pipeline
 
 
 @pytest.fixture
@@ -18,14 +18,6 @@ def pipeline(project, owner):
     pipeline = snapshotting_pipeline(project, owner, {"train/a.csv": b"x\n1\n"})
     Run.objects.filter(pipeline=pipeline).delete()
     return pipeline
-
-
-def report(run: Run, name: str, values: list[float | None]) -> None:
-    now = timezone.now()
-    MetricPoint.objects.bulk_create(
-        MetricPoint(run=run, name=name, step=step, value=value, time=now)
-        for step, value in enumerate(values)
-    )
 
 
 def metrics_page(client, run: Run, **headers):
@@ -57,15 +49,9 @@ def test_while_the_run_goes_the_charts_ask_for_themselves_again(pipeline, owner)
     assert "<title>step 1: 0.5</title>" in fragment
     seen = re.search(r'hx-get="([^"]+)"', fragment).group(1)
     assert client.get(seen, headers={"HX-Request": "true"}).status_code == 204
-    report_more(run, "loss", {2: 0.25})
+    report(run, "loss", {2: 0.25})
     again = client.get(seen, headers={"HX-Request": "true"}).content.decode()
     assert "<title>step 2: 0.25</title>" in again
-
-
-def report_more(run: Run, name: str, points: dict[int, float]) -> None:
-    now = timezone.now()
-    for step, value in points.items():
-        MetricPoint.objects.create(run=run, name=name, step=step, value=value, time=now)
 
 
 def test_the_last_ask_after_the_run_ended_draws_the_charts_and_stops(pipeline, owner):
