@@ -195,17 +195,19 @@ class RunMetrics:
         self.bad_lines = 0
         self.stopped = False  # the cap was reached, or the file cannot be read
 
-    def tick(self) -> None:
-        """Points written since the last tick, READ_PER_TICK bytes at most; never raises."""
-        self._safely(lambda: self._read(self.file.read_lines(READ_PER_TICK)))
+    def tick(self) -> bool:
+        """Points written since the last tick, READ_PER_TICK bytes at most; never raises.
+        False when the database failed (the next tick tries again)."""
+        return self._safely(lambda: self._read(self.file.read_lines(READ_PER_TICK)))
 
     def finish(self) -> None:
         """What the ended run left in the file, for FINISH_SECONDS at most."""
-        deadline = time.monotonic() + FINISH_SECONDS
-        while not (self.stopped or self.file.at_end) and time.monotonic() < deadline:
-            self.tick()
+        deadline, stored = time.monotonic() + FINISH_SECONDS, True
+        while not (self.stopped or self.file.at_end) and time.monotonic() < deadline and stored:
+            stored = self.tick()
         if not (self.stopped or self.file.at_end):
-            self.log.system("The metrics file was not read to its end: it is too long.")
+            why = "it is too long" if stored else "the database could not be used"
+            self.log.system(f"The metrics file was not read to its end: {why}.")
         self._safely(lambda: self._read(self.file.last_line()))
         if self.file.refused:
             self.log.system(f"The metrics file was not read: {self.file.refused}.")
@@ -213,7 +215,7 @@ class RunMetrics:
             self.log.system(f"{self.bad_lines:,} lines of the metrics file were skipped in all.")
         self.file.close()
 
-    def _safely(self, read) -> None:
+    def _safely(self, read) -> bool:
         try:
             self._write()
             if not (self.pending or self.stopped):  # nothing is read while the database is busy
@@ -221,10 +223,12 @@ class RunMetrics:
                 self._write()
         except DatabaseError:
             connection.close()  # reopened by the next tick
+            return False
         except Exception as error:
             logger.exception("Run %s: reading its metrics failed", self.run_id)
             self.log.system(f"The metrics file is not read any more: {error}.")
             self.stopped = True
+        return True
 
     def _read(self, lines: list[tuple[int, bytes | None]]) -> None:
         now = connection.ops.adapt_datetimefield_value(timezone.now())
