@@ -118,9 +118,9 @@ def validated[Model: pydantic.BaseModel](model: type[Model], body: bytes) -> Mod
         raise ValidationError(problems) from None
 
 
-def paginated(request, items, serialize) -> dict:
+def paginated(request, items, serialize, per_page: int = PAGE_SIZE) -> dict:
     """The list shape of API.md: {items, count, next}, paginated with ?page=N."""
-    paginator = Paginator(items, PAGE_SIZE)
+    paginator = Paginator(items, per_page)
     number = request.GET.get("page", "1")
     if not number.isdigit() or not 1 <= int(number) <= max(paginator.num_pages, 1):
         raise ValidationError({"page": f"No page {number}; there are {paginator.num_pages}."})

@@ -156,6 +156,8 @@ ENVIRONMENT_BUILD_TIMEOUT = env_int("ENVIRONMENT_BUILD_TIMEOUT", 1800, minimum=1
 RUN_LOG_MAX_BYTES = env_int("RUN_LOG_MAX_BYTES", 20 * 1024 * 1024, minimum=1024)
 # Empty lines cost a byte each but a row each: a flood of them is capped by count.
 RUN_LOG_MAX_LINES = env_int("RUN_LOG_MAX_LINES", 200_000, minimum=100)
+# Points a run may report through its metrics file; past it, they are dropped (and logged).
+RUN_METRICS_MAX_POINTS = env_int("RUN_METRICS_MAX_POINTS", 1_000_000, minimum=100)
 KILL_GRACE_SECONDS = env_int("KILL_GRACE_SECONDS", 5, minimum=0)
 HEARTBEAT_SECONDS = env_int("HEARTBEAT_SECONDS", 5, minimum=1)
 # A run whose heartbeat is older than this is failed by the reaper: its worker died.

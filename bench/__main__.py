@@ -28,6 +28,7 @@ BENCHMARKS = {
     "throughput": "bench.runs:throughput",
     "load": "bench.load:load",
     "client": "bench.client:client",
+    "metrics": "bench.metrics:metrics",
 }
 DEFAULT_OUTPUT = Path(__file__).with_name("results") / "latest.json"
 

@@ -28,6 +28,8 @@ from pipelines.schemas import (
     ComparisonOut,
     LineageOut,
     LogsOut,
+    MetricPointPage,
+    MetricsOut,
     PipelineOut,
     PipelinePage,
     ResultsOut,
@@ -44,6 +46,8 @@ UNIT_OF_LETTER = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 LOG_PAGE = 1000
 # A pipeline answers what its runs get: the service's default where it names none.
 RESOURCES = {"cpus", "memory_gb", "disk_gb", "gpus"}
+
+POINTS_PAGE = 1000
 
 RUN_BODY = {
     "requestBody": {
@@ -357,6 +361,37 @@ def run_logs(request, project_id: int, run_id: int, after: int = 0):
         ],
         "finished": run.is_finished and len(lines) < LOG_PAGE,
     }
+
+
+@router.get(
+    "/projects/{int:project_id}/runs/{int:run_id}/metrics",
+    response={200: MetricsOut, **failures(401, 404)},
+)
+def run_metrics(request, project_id: int, run_id: int):
+    """Every metric the run reported so far, by name."""
+    run = run_in(project_for(request.user, project_id), run_id)
+    return {"items": run.metrics.summaries()}
+
+
+@router.get(
+    "/projects/{int:project_id}/runs/{int:run_id}/metrics/{path:name}",
+    response={200: MetricPointPage, **failures(400, 401, 404)},
+)
+def run_metric(request, project_id: int, run_id: int, name: str, after: int | None = None):
+    """One metric's points by step (and in the order reported, for a step given twice);
+    `after` keeps those past a step, to follow a run that goes on."""
+    run = run_in(project_for(request.user, project_id), run_id)
+    points = run.metric_points.filter(name=name)
+    if not points.exists():
+        raise Http404(f"The run reported no metric named {name!r}.")
+    if after is not None:
+        points = points.filter(step__gt=after)
+    return paginated(
+        request,
+        points.order_by("step", "id"),
+        lambda p: {"step": p.step, "value": p.value, "time": iso(p.time)},
+        per_page=POINTS_PAGE,
+    )
 
 
 @router.get(

@@ -20,6 +20,7 @@ from datasets.snapshots import dataset_from_snapshot
 from datasets.zips import zip_response, zip_stream
 from pipelines import outputs
 from pipelines.access import run_in
+from pipelines.charts import CHARTED_METRICS, metrics_of
 from pipelines.compare import run_sections, score_difference
 from pipelines.lineage import lineage_of_run
 from pipelines.models import Run, RunQuerySet
@@ -142,6 +143,31 @@ def line_number(request, name: str) -> int:
         return max(int(request.GET.get(name, 0)), 0)
     except ValueError:
         raise Http404("A line number must be a whole number.") from None
+
+
+@login_required
+@require_safe
+def run_metrics(request, project_id: int, run_id: int):
+    """The Metrics tab; while the run goes, its charts ask for themselves again, and are
+    drawn again only once new points came (?seen= the newest point they show)."""
+    project = project_for(request.user, project_id)
+    run = run_in(project, run_id, shown_runs())
+    newest = run.metric_points.newest_id()
+    if not run.is_finished and request.GET.get("seen") == str(newest):
+        return HttpResponse(status=204)  # htmx keeps what it shows, and asks again
+    summaries, charts = metrics_of(run)
+    template = "partials/run_metrics.html" if request.htmx else "run_metrics.html"
+    return run_page(
+        request,
+        template,
+        project,
+        run,
+        tab="metrics",
+        summaries=summaries,
+        charts=charts,
+        charted=CHARTED_METRICS,
+        newest=newest,
+    )
 
 
 @login_required

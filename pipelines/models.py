@@ -3,7 +3,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import models, transaction
-from django.db.models import Count, F, Max, Q, Sum
+from django.db.models import Count, F, Max, Min, OuterRef, Q, Subquery, Sum
 from django.urls import reverse
 from django.utils import timezone
 
@@ -182,6 +182,7 @@ EVENT_OF_STATUS = {
 
 
 MAX_LINE_CHARS = 10_000
+MAX_METRIC_NAME = 200
 # The reasons a worker gives when it hands a run back (Worker.take).
 WAITING_FOR_ROOM = "Waiting for a worker with"
 WAITING_BEHIND = "Waiting behind run #"
@@ -614,3 +615,90 @@ class Worker(models.Model):
             .order_by("id")
             .first()
         )
+
+
+class MetricPointQuerySet(models.QuerySet):
+    def summaries(self) -> list[dict]:
+        """Per metric name: its last value (at the highest step), min, max and count of points,
+        computed from the points (what the runner keeps in Metric rows as it stores them)."""
+        last = self.filter(name=OuterRef("name")).order_by("-step", "-id")
+        return list(
+            self.values("name")
+            .annotate(
+                last=Subquery(last.values("value")[:1]),
+                last_step=Subquery(last.values("step")[:1]),
+                min=Min("value"),
+                max=Max("value"),
+                count=Count("id"),
+            )
+            .order_by("name")
+        )
+
+    def newest_id(self) -> int:
+        """The id of the point stored last (0 for none): it changes whenever points come."""
+        return self.order_by("-id").values_list("id", flat=True).first() or 0
+
+
+class MetricPoint(models.Model):
+    """One value a run reported for a metric at a step; `value` null is a gap (NaN, infinity)."""
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="metric_points")
+    name = models.CharField(max_length=MAX_METRIC_NAME)
+    step = models.BigIntegerField()
+    value = models.FloatField(null=True)
+    time = models.DateTimeField()
+
+    objects = MetricPointQuerySet.as_manager()
+
+    class Meta:
+        indexes = [models.Index(fields=["run", "name", "step"], name="metric_point_series")]
+
+    def __str__(self) -> str:
+        return f"{self.name}[{self.step}] = {self.value}"
+
+
+class MetricQuerySet(models.QuerySet):
+    def summaries(self) -> list[dict]:
+        return list(self.order_by("name").values("name", "last", "min", "max", "count"))
+
+    def last_values(self) -> dict[str, float | None]:
+        return dict(self.order_by("name").values_list("name", "last"))
+
+
+class Metric(models.Model):
+    """One metric of a run, summed up as its points are stored, so that a run's summary never
+    reads its points. NaN and infinity are gaps (null): min and max skip them, count does not."""
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="metrics")
+    name = models.CharField(max_length=MAX_METRIC_NAME)
+    count = models.PositiveIntegerField(default=0)
+    min = models.FloatField(null=True)
+    max = models.FloatField(null=True)
+    last = models.FloatField(null=True, help_text="The value at the highest step.")
+    last_step = models.BigIntegerField(default=-1)
+
+    objects = MetricQuerySet.as_manager()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["run", "name"], name="one_metric_per_name")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    # What add() changes, and so what storing a metric again updates.
+    SUMMED = ["count", "min", "max", "last", "last_step"]
+
+    def copy(self) -> "Metric":
+        """A new row of the same figures: a stored row keeps its id, which an upsert must not
+        send again."""
+        return Metric(
+            run_id=self.run_id, name=self.name, **{f: getattr(self, f) for f in self.SUMMED}
+        )
+
+    def add(self, step: int, value: float | None) -> None:
+        self.count += 1
+        if value is not None:
+            self.min = value if self.min is None else min(self.min, value)
+            self.max = value if self.max is None else max(self.max, value)
+        if step >= self.last_step:  # a step given again replaces the last value
+            self.last_step, self.last = step, value

@@ -134,6 +134,31 @@ class LogsOut(Schema):
     finished: bool
 
 
+class MetricOut(Schema):
+    """One metric of a run: its value at the highest step, and over all its points. Gaps
+    (NaN or infinity reported) are null, and min and max skip them."""
+
+    name: str
+    last: float | None
+    min: float | None
+    max: float | None
+    count: int
+
+
+class MetricsOut(Schema):
+    items: list[MetricOut]
+
+
+class MetricPointOut(Schema):
+    step: int
+    value: float | None
+    time: Moment
+
+
+class MetricPointPage(Page[MetricPointOut]):
+    pass
+
+
 class ArtifactOut(Schema):
     path: str
     size: int

@@ -19,6 +19,7 @@ urlpatterns = [
     path("runs/<int:run_id>/header", details.run_header, name="run-header"),
     path("runs/<int:run_id>/logs", details.run_logs, name="run-logs"),
     path("runs/<int:run_id>/logs/lines", details.run_log_lines, name="run-log-lines"),
+    path("runs/<int:run_id>/metrics", details.run_metrics, name="run-metrics"),
     path("runs/<int:run_id>/log.txt", details.run_log_download, name="run-log"),
     path("runs/<int:run_id>/artifact/<path:path>", details.run_artifact, name="run-artifact"),
     path(

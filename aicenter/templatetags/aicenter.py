@@ -26,6 +26,12 @@ def score_text(value: float | None) -> str:
     return MISSING if value is None else floatformat(value, 4)
 
 
+@register.filter(name="significant")
+def significant_text(value: float | None) -> str:
+    """A measured value to four significant digits (0.0001234, 1.235e+06), or a dash."""
+    return MISSING if value is None else f"{value:.4g}"
+
+
 @register.filter(name="duration")
 def duration_text(seconds: float | None) -> str:
     """12.4 -> "12.4 s", 754 -> "12 min 34 s", 7260 -> "2 h 1 min"."""

@@ -18,6 +18,7 @@ from pipelines.models import Run, Stream
 from pipelines.runner import sandbox
 from pipelines.runner.limits import RunLimits
 from pipelines.runner.logs import FLUSH_BATCH, RunLog
+from pipelines.runner.metrics import RunMetrics
 from pipelines.runner.workspace import RunUser
 
 TICK = 0.2
@@ -47,9 +48,10 @@ def execute(
     log: RunLog,
     user: RunUser | None,
     limits: RunLimits | None = None,
+    metrics: RunMetrics | None = None,
 ) -> Outcome:
-    """Run `command` as `user` (None: as the worker), streaming its output into the log,
-    inside the limits' control group."""
+    """Run `command` as `user` (None: as the worker), streaming its output into the log and
+    its metrics file (if given) into the run's metrics, inside the limits' control group."""
     group = limits.group if limits else None
     # A command started as the worker joins its group itself, before it starts anything;
     # one started as another user cannot, and is moved in at once (before its code runs).
@@ -62,9 +64,11 @@ def execute(
         start_reader(process.stdout, Stream.STDOUT, lines),
         start_reader(process.stderr, Stream.STDERR, lines),
     ]
-    stopped, exceeded = watch(run, process, lines, time_limit, log, limits)
+    stopped, exceeded = watch(run, process, lines, time_limit, log, limits, metrics)
     end_group(process.pid)
     read_rest(readers, lines, log)
+    if metrics:
+        metrics.finish()
     log.flush()
     if limits and process.returncode != 0 and not stopped:
         exceeded = limits.ended_over()
@@ -135,12 +139,18 @@ def read_rest(readers: list[threading.Thread], lines: queue.Queue, log: RunLog) 
 
 
 def watch(
-    run: Run, process, lines: queue.Queue, time_limit: int, log: RunLog, limits: RunLimits | None
+    run: Run,
+    process,
+    lines: queue.Queue,
+    time_limit: int,
+    log: RunLog,
+    limits: RunLimits | None,
+    metrics: RunMetrics | None,
 ) -> tuple[str | None, str | None]:
     """Stream output until the process ends; stop it on a kill request, the timeout or a
     limit it went over (which is said)."""
     started = time.monotonic()
-    last_flush = last_check = started
+    last_flush = last_check = last_metrics = started
     stopped = exceeded = None
     while process.poll() is None:
         drain(lines, log, wait=TICK)  # as a tick's pause, ended by the first line
@@ -148,6 +158,9 @@ def watch(
         if now - last_flush >= FLUSH_EVERY:
             guarded(log.flush)
             last_flush = now
+        if metrics and now - last_metrics >= CHECK_EVERY:
+            metrics.tick()
+            last_metrics = now
         if now - last_check >= CHECK_EVERY and stopped is None:
             last_check = now
             if guarded(lambda: kill_requested(run.id)):

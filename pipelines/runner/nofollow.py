@@ -15,6 +15,7 @@ import os
 import stat
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import BinaryIO
 
 from aicenter.store import OpenFile
 
@@ -138,6 +139,12 @@ class Folder:
     def open_file(self, path: str) -> Iterator[OpenFile]:
         """The regular file at `path` (as files() lists it), with the size fstat found;
         Refused when it is anything else now."""
+        with self.take_file(path) as file:
+            yield OpenFile(file, os.fstat(file.fileno()).st_size)
+
+    def take_file(self, path: str) -> BinaryIO:
+        """The regular file at `path`, open for the caller to read and close; Refused when
+        it is anything else now."""
         *folders, name = path.split("/")
         with refusing():
             parent = descend(self._descriptor, folders)
@@ -145,8 +152,14 @@ class Folder:
                 descriptor = os.open(name, FILE_FLAGS, dir_fd=parent)
             finally:
                 os.close(parent)
-        with os.fdopen(descriptor, "rb") as file:
-            status = os.fstat(descriptor)
-            if not stat.S_ISREG(status.st_mode):
-                raise Refused(NOT_REGULAR)
-            yield OpenFile(file, status.st_size)
+        file = os.fdopen(descriptor, "rb")
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            file.close()
+            raise Refused(NOT_REGULAR)
+        return file
+
+
+def open_regular_file(path: Path) -> BinaryIO:
+    """The regular file at the absolute, resolved `path`, reached without following links."""
+    with Folder.open(path.parent) as folder:
+        return folder.take_file(path.name)

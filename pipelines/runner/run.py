@@ -22,6 +22,7 @@ from pipelines.runner.execute import Outcome, execute, kill_requested
 from pipelines.runner.heartbeat import Heartbeat
 from pipelines.runner.host import host_name
 from pipelines.runner.logs import RunLog
+from pipelines.runner.metrics import RunMetrics
 from pipelines.runner.publish import prepare, publish, upload_artifacts
 from pipelines.runner.stage import Staged, stage
 from pipelines.runner.workspace import RunUser, Workspace, run_user
@@ -229,8 +230,12 @@ def execute_harness_with(
         command = confined(run, command, workspace, python, artifacts, user, env, devices, gate)
         env, user = sandbox.LAUNCHER_ENVIRONMENT, None  # the sandbox switches to the user
     workspace.spec.write_text(json.dumps(spec))
+    # Read by a path free of links: none on it is followed.
+    metrics = RunMetrics(run.id, workspace.root.resolve() / "out" / workspace.metrics.name, log)
     with run_limits(run, workspace, artifacts).held(run.id) as held:
-        outcome = execute(run, command, workspace.package, env, run.time_limit, log, user, held)
+        outcome = execute(
+            run, command, workspace.package, env, run.time_limit, log, user, held, metrics
+        )
     outcome.result = workspace.read_result()
     return outcome
 
@@ -324,6 +329,7 @@ def user_environment(
         "training_data_directory": spec["training"],
         "evaluation_data_directory": spec["evaluation"],
         "test_data_directory": spec["evaluation"],
+        "metrics_file": str(workspace.metrics),
     }
     if gate:
         env.update(gate.environment())

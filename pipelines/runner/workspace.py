@@ -73,6 +73,7 @@ class Workspace:
             workspace.result.parent,
         ]:
             folder.mkdir(parents=True)
+        workspace.metrics.touch()
         return workspace
 
     def hand_over(self, user: RunUser | None, artifacts: Path) -> None:
@@ -148,6 +149,11 @@ class Workspace:
     @property
     def result(self) -> Path:
         return self.root / "out" / "result.json"
+
+    @property
+    def metrics(self) -> Path:
+        """The file the run's code appends its metrics to (`metrics_file`)."""
+        return self.root / "out" / "metrics.jsonl"
 
     def inside(self, relative: str) -> Path:
         """A path the user named, which must stay inside the workspace."""

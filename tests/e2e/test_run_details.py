@@ -40,6 +40,22 @@ class Main:
     def save(self):
         pass
 """
+REPORTING_TRAIN = """\
+import json
+import os
+import time
+
+
+class Main:
+    def train(self, training_directory):
+        for epoch in range(1, 11):
+            with open(os.environ["metrics_file"], "a") as metrics:
+                metrics.write(json.dumps({"loss": 1 / epoch, "step": epoch}) + "\\n")
+            time.sleep(0.8)
+
+    def save(self):
+        pass
+"""
 FAST_WORKER = {"HEARTBEAT_SECONDS": 1, "KILL_GRACE_SECONDS": 2}
 
 
@@ -74,6 +90,37 @@ def test_a_running_runs_log_grows_live_until_it_turns_successful(
     expect(log.locator(".log-line", has_text="Run successful.")).to_be_visible(timeout=15_000)
     assert page.evaluate("window.sameDocument") is True
     assert log.locator(".log-line", has_text="epoch 3").count() == 1
+
+
+@pytest.mark.integration
+def test_a_running_runs_chart_grows_live_without_breaking_the_policy(
+    live_server,
+    page: Page,
+    nadia,
+    workers,  # noqa: F811
+):
+    refused = []
+    page.on("console", lambda m: refused.append(m.text) if "Content Security" in m.text else None)
+    project = make_project(nadia, "Reviews")
+    version = package_version_with(project, nadia, REPORTING_TRAIN, name="reporting")
+    data = dataset_with(project, "reviews", {"train/a.csv": b"x\n1\n"})
+    run = training_pipeline(project, nadia, version, data, input_path="train").runs.get()
+    log_in(page, live_server.url, "nadia")
+    page.goto(f"{live_server.url}/projects/{project.id}/pipelines/runs/{run.id}/metrics")
+    expect(page.get_by_text("No metrics yet")).to_be_visible()
+
+    workers.start(**FAST_WORKER)
+    dots = page.locator("#metrics figure.chart circle")
+    expect(dots.first).to_be_attached(timeout=120_000)
+    early = dots.count()
+    assert early < 10
+    badge = page.locator("#run-header .badge[data-status]")
+    expect(badge).to_have_text("Successful", timeout=60_000)
+    expect(dots).to_have_count(10, timeout=15_000)
+    expect(page.locator("#metrics figcaption")).to_have_text("loss by step")
+    expect(page.locator("#metrics td").first).to_have_text("loss")
+    assert page.locator("#metrics .chart-axis text").count() > 4  # values on both axes
+    assert refused == []
 
 
 def test_a_finished_runs_lineage_leads_to_its_version_and_back(live_server, page: Page, nadia):

@@ -84,6 +84,8 @@ def test_training_runs_make_minor_versions_holding_the_saved_model(
     assert first.produced_version.label == "1.1"
     assert model_file in zip_names(first.produced_version)
     assert first.produced_version.parent == version
+    reported = {"flowers-stdlib": {}, "flowers-sklearn": {"accuracy": 30, "loss": 30}}[example]
+    assert {m["name"]: m["count"] for m in first.metrics.summaries()} == reported
 
     base = f"/api/v1/projects/{project.id}/packages/{version.package_id}/versions"
     made = api.get(f"{base}/1.1").json()

@@ -18,7 +18,16 @@ from packages.examples import EXAMPLES, zip_folder
 from packages.models import PackageVersion, Source
 from packages.upload import hash_file, inspect, register_trained_version, stored, upload_package
 from pipelines.definitions import create_pipeline
-from pipelines.models import ACTIVE, DEFAULT_PARAMETERS, Artifact, Pipeline, Run, Status
+from pipelines.models import (
+    ACTIVE,
+    DEFAULT_PARAMETERS,
+    Artifact,
+    Metric,
+    MetricPoint,
+    Pipeline,
+    Run,
+    Status,
+)
 from pipelines.outputs import results_key
 from pipelines.runner.logs import RunLog
 from pipelines.runner.publish import results_document
@@ -228,3 +237,19 @@ def page_urls(project, runs: list[Run]) -> dict[str, str]:
         "pipeline": reverse("pipelines:pipeline", args=[project.id, runs[0].pipeline_id]),
         "api-pipelines": f"/api/v1/projects/{project.id}/pipelines",
     }
+
+
+def report(run: Run, name: str, values: list[float | None] | dict[int, float | None]) -> None:
+    """Points of one metric (a list: steps from 0), and its summary, as the runner keeps them."""
+    now = timezone.now()
+    steps = values.items() if isinstance(values, dict) else enumerate(values)
+    MetricPoint.objects.bulk_create(
+        (
+            MetricPoint(run=run, name=name, step=step, value=value, time=now)
+            for step, value in steps
+        ),
+        batch_size=5000,
+    )
+    (summary,) = run.metric_points.filter(name=name).summaries()
+    figures = {field: summary[field] for field in Metric.SUMMED}
+    Metric.objects.update_or_create(run=run, name=name, defaults=figures)

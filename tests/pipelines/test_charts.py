@@ -1,0 +1,61 @@
+"""Metric charts drawn on the server: long series reduced without losing their shape, axes
+with round values, and lines broken where a run reported NaN."""
+
+import math
+
+from pipelines.charts import CHART_POINTS, chart, lttb, nice_ticks
+
+
+def test_lttb_keeps_a_short_series_whole():
+    points = [(0, 1.0), (1, 2.0), (2, 0.5)]
+    assert lttb(points, 10) == points
+
+
+def test_lttb_keeps_the_ends_and_as_many_points_as_asked():
+    points = [(x, math.sin(x / 50)) for x in range(10_000)]
+    kept = lttb(points, 100)
+    assert len(kept) == 100
+    assert kept[0] == points[0] and kept[-1] == points[-1]
+    assert [x for x, _ in kept] == sorted(x for x, _ in kept)
+
+
+def test_lttb_keeps_a_lone_spike_that_sampling_would_miss():
+    points = [(x, 0.0) for x in range(10_000)]
+    points[4321] = (4321, 50.0)
+    points[7777] = (7777, -20.0)
+    kept = lttb(points, 50)
+    assert (4321, 50.0) in kept and (7777, -20.0) in kept
+
+
+def test_ticks_are_round_values_within_the_range():
+    assert nice_ticks(0, 29) == [0, 10, 20]
+    assert nice_ticks(0.23, 0.95) == [0.4, 0.6, 0.8]
+    assert nice_ticks(0, 99_999) == [0, 25_000, 50_000, 75_000]
+    assert nice_ticks(3, 3) == [3]
+
+
+def test_a_long_series_is_drawn_with_at_most_a_thousand_points():
+    series = [(step, 1 / (step + 1)) for step in range(100_000)]
+    drawn = chart("loss", series)
+    assert len(drawn.dots) == CHART_POINTS
+    assert drawn.path.count("M") == 1 and drawn.path.count("L") == CHART_POINTS - 1
+    assert [tick.label for tick in drawn.x_ticks] == ["0", "25,000", "50,000", "75,000"]
+
+
+def test_the_line_breaks_where_a_value_was_a_gap():
+    drawn = chart("loss", [(0, 1.0), (1, 0.8), (2, None), (3, 0.5), (4, 0.4)])
+    assert [part[0] for part in drawn.path.split()] == ["M", "L", "M", "L"]
+    assert [dot.step for dot in drawn.dots] == [0, 1, 3, 4]
+
+
+def test_points_lie_inside_the_plot_and_higher_values_are_drawn_higher():
+    drawn = chart("accuracy", [(0, 0.2), (1, 0.9)])
+    low, high = drawn.dots
+    assert high.y < low.y
+    for dot in drawn.dots:
+        assert drawn.left <= dot.x <= drawn.right and drawn.top <= dot.y <= drawn.bottom
+
+
+def test_a_metric_made_only_of_gaps_draws_no_line():
+    drawn = chart("loss", [(0, None), (1, None)])
+    assert drawn.path == "" and drawn.dots == []

@@ -1,0 +1,81 @@
+"""The Metrics tab of Pipeline Details: a table of each metric's last, min and max, and a
+chart per metric drawn on the server, asking for itself again while the run goes."""
+
+import re
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from pipelines.charts import CHART_POINTS
+from pipelines.models import Run, Status
+from tests.factories import logged_in_client
+from tests.pipelines.builders import report, run_of, snapshotting_pipeline
+
+
+@pytest.fixture
+def pipeline(project, owner):
+    pipeline = snapshotting_pipeline(project, owner, {"train/a.csv": b"x\n1\n"})
+    Run.objects.filter(pipeline=pipeline).delete()
+    return pipeline
+
+
+def metrics_page(client, run: Run, **headers):
+    return client.get(reverse("pipelines:run-metrics", args=[run.project_id, run.id]), **headers)
+
+
+def test_the_tab_tables_and_charts_each_metric(pipeline, viewer):
+    run = run_of(pipeline, Status.SUCCESSFUL)
+    report(run, "loss", [0.9, None, 0.5, 0.3125])
+    report(run, "accuracy", [0.5, 0.75])
+    page = metrics_page(logged_in_client(viewer), run).content.decode()
+    assert '<td>loss</td><td class="num">0.3125</td><td class="num">0.3125</td>' in page
+    assert '<td class="num">0.9</td><td class="num">4</td>' in page
+    assert page.count("<svg") == 2
+    assert "<title>step 2: 0.5</title>" in page
+    assert 'text-anchor="end" dominant-baseline="middle">0.4</text>' in page  # a value axis
+    assert "hx-get" not in page  # the run has ended: nothing asks again
+    assert "<script>" not in page and "style=" not in page
+
+
+def test_while_the_run_goes_the_charts_ask_for_themselves_again(pipeline, owner):
+    run = run_of(pipeline, Status.RUNNING, heartbeat_at=timezone.now())
+    client = logged_in_client(owner)
+    assert "No metrics yet" in metrics_page(client, run).content.decode()
+    report(run, "loss", [1.0, 0.5])
+    fragment = metrics_page(client, run, headers={"HX-Request": "true"}).content.decode()
+    assert fragment.lstrip().startswith("<section")
+    assert 'hx-trigger="every 2s"' in fragment
+    assert "<title>step 1: 0.5</title>" in fragment
+    seen = re.search(r'hx-get="([^"]+)"', fragment).group(1)
+    assert client.get(seen, headers={"HX-Request": "true"}).status_code == 204
+    report(run, "loss", {2: 0.25})
+    again = client.get(seen, headers={"HX-Request": "true"}).content.decode()
+    assert "<title>step 2: 0.25</title>" in again
+
+
+def test_the_last_ask_after_the_run_ended_draws_the_charts_and_stops(pipeline, owner):
+    run = run_of(pipeline, Status.RUNNING, heartbeat_at=timezone.now())
+    report(run, "loss", [1.0])
+    client = logged_in_client(owner)
+    fragment = metrics_page(client, run, headers={"HX-Request": "true"}).content.decode()
+    seen = re.search(r'hx-get="([^"]+)"', fragment).group(1)
+    Run.objects.filter(id=run.id).update(status=Status.SUCCESSFUL, ended_at=timezone.now())
+    final = client.get(seen, headers={"HX-Request": "true"})
+    assert final.status_code == 200
+    assert "hx-get" not in final.content.decode()
+
+
+def test_a_run_without_metrics_says_how_to_report_them(pipeline, owner):
+    run = run_of(pipeline, Status.SUCCESSFUL)
+    page = metrics_page(logged_in_client(owner), run).content.decode()
+    assert "This run reported no metrics" in page and "metrics_file" in page
+
+
+def test_a_long_series_is_drawn_reduced_to_a_thousand_points(pipeline, owner):
+    run = run_of(pipeline, Status.SUCCESSFUL)
+    report(run, "loss", [1 / (step + 1) for step in range(20_000)])
+    page = metrics_page(logged_in_client(owner), run).content.decode()
+    assert page.count("<circle") == CHART_POINTS
+    assert "<title>step 19999: 5e-05</title>" in page
+    assert '<td class="num">20000</td>' in page
