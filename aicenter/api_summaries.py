@@ -23,6 +23,7 @@ SUMMARIES = {
     "download_file": "Download a file",
     "delete_file_or_folder": "Delete a file or folder",
     "upload": "Upload files or a zip",
+    "held": "Ask which files a dataset folder holds already",
     "download_archive": "Download a folder as a zip",
     "list_pipelines": "List pipelines",
     "create_pipeline_endpoint": "Create a pipeline",
@@ -41,6 +42,9 @@ SUMMARIES = {
     "run_snapshot_zip": "Download the data a run read as a zip",
     "run_lineage": "Get a run's lineage",
     "compare_runs": "Compare runs",
+    "run_metrics": "List a run's metrics",
+    "run_metric": "Read a metric's points",
+    "list_workers": "List the workers",
 }
 
 

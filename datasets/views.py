@@ -36,12 +36,12 @@ def page(request, template: str, project, status: int = 200, **context):
 
 
 def refused(form, error: ValidationError, field: str | None = None) -> None:
-    """Each problem under its field (`field` for a problem that names none) where the page
-    shows that field, else above the form."""
+    """Each problem under its field where the page shows that field, else under `field` (the
+    one the person typed into), else above the form."""
     problems = error.message_dict if hasattr(error, "error_dict") else {field: error.messages}
     for name, said in problems.items():
         shown = name in form.fields and not form[name].is_hidden
-        form.add_error(name if shown else None, said)
+        form.add_error(name if shown else field, said)
 
 
 @login_required

@@ -61,7 +61,9 @@ def test_user_creates_a_pipeline_watches_it_succeed_then_kills_a_slow_run(
     run = slow_pipeline.runs.get()
     slow_row = page.locator(f'tr[data-pipeline="{slow_pipeline.id}"]')
     expect(slow_row.get_by_text("Running")).to_be_visible(timeout=60_000)
-    slow_row.get_by_role("button", name=f"Kill run #{run.id} of slow-one").click()
+    slow_row.get_by_text("Actions").click()
+    slow_row.get_by_role("link", name=f"Kill run #{run.id} of slow-one").click()
+    page.get_by_role("button", name="Kill run").click()
     expect(
         page.locator(f'tr[data-pipeline="{slow_pipeline.id}"]').get_by_text("Killed")
     ).to_be_visible(timeout=30_000)

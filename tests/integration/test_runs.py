@@ -16,7 +16,7 @@ from pipelines.models import Run, Status
 from pipelines.reaper import reap_lost_runs
 from pipelines.runner.run import run_pipeline
 from tests.integration.conftest import wait_for
-from tests.pipelines.builders import example_version, package_version_with
+from tests.pipelines.builders import example_version, free_name, package_version_with
 from tests.processes import live_members
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -26,7 +26,7 @@ FAST = {"HEARTBEAT_SECONDS": 1, "KILL_GRACE_SECONDS": 2}
 
 def create_pipeline(api, project, version, **fields) -> dict:
     body = {
-        "name": fields.pop("name", "nightly"),
+        "name": fields.pop("name", None) or free_name(project),
         "type": fields.pop("type", "training"),
         "package": version.package_id,
         "version": version.label,

@@ -84,10 +84,20 @@ def package_version_with(project, user, train_py: str, name: str = "custom", **f
     )
 
 
+def free_name(project, name: str = "nightly") -> str:
+    """`name`, or `name-2`, `name-3`...: pipeline names are unique in a project."""
+    taken = set(project.pipelines.values_list("name", flat=True))
+    return next(
+        candidate
+        for candidate in [name, *(f"{name}-{n}" for n in range(2, len(taken) + 2))]
+        if candidate not in taken
+    )
+
+
 def training_pipeline(project, user, version, data, **fields):
     """A training pipeline started now; its run stays scheduled until a worker takes it."""
     definition = {
-        "name": "nightly",
+        "name": free_name(project),
         "type": "training",
         "package_version": version,
         "input_dataset": data,

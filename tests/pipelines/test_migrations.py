@@ -3,6 +3,7 @@
 import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
+from django.db.migrations.loader import MigrationLoader
 
 from pipelines.models import Pipeline, Run
 from pipelines.start import start_run
@@ -10,6 +11,7 @@ from tests.pipelines.builders import dataset_with, example_version, training_pip
 
 BEFORE = [("pipelines", "0005_network")]
 AFTER = [("pipelines", "0006_resources")]
+LATEST = MigrationLoader(None).graph.leaf_nodes("pipelines")  # where every test expects it
 
 
 def migrate(targets):
@@ -38,13 +40,10 @@ def test_the_gpu_switch_becomes_one_gpu_and_back(project, owner):
         assert switches("pipelines_pipeline") == {with_gpu.id: True, without.id: False}
         assert switches("pipelines_run")[run.id] is True
     finally:
-        migrate(AFTER)
+        migrate(LATEST)
     assert Pipeline.objects.get(id=with_gpu.id).gpus == 1
     assert Pipeline.objects.get(id=without.id).gpus is None
     assert Run.objects.get(id=run.id).gpus == 1
-
-
-NAMES_AFTER = [("pipelines", "0007_unique_pipeline_names")]
 
 
 @pytest.mark.django_db(transaction=True)
@@ -64,7 +63,7 @@ def test_pipelines_sharing_a_name_get_their_id_appended_but_the_oldest(owner, pr
             package_version_id=version.id, input_dataset_id=data.id,
         )
     ]  # fmt: skip
-    migrate(NAMES_AFTER)
+    migrate(LATEST)
     names = dict(Pipeline.objects.values_list("id", "name"))
     assert names[made[0].id] == "nightly"
     assert names[made[1].id] == f"nightly-{made[1].id}"
