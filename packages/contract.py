@@ -5,6 +5,7 @@ import zipfile
 from dataclasses import dataclass, field
 
 from django.db import models
+from django.utils.translation import pgettext_lazy
 
 from aicenter.archives import UNREADABLE, member_chunks, unreadable_member
 from packages.requirements import requirement_problems
@@ -13,9 +14,9 @@ MAX_SOURCE_BYTES = 2 * 1024 * 1024
 
 
 class PipelineType(models.TextChoices):
-    TRAINING = "training", "Training"
-    EVALUATION = "evaluation", "Evaluation"
-    FULL = "full", "Full"
+    TRAINING = "training", pgettext_lazy("pipeline type", "Training")
+    EVALUATION = "evaluation", pgettext_lazy("pipeline type", "Evaluation")
+    FULL = "full", pgettext_lazy("pipeline type", "Full")
 
 
 # Method name -> the arguments it takes after self.
