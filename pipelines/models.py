@@ -124,17 +124,19 @@ class Pipeline(DataChoice):
     @property
     def schedule_summary(self) -> str:
         if self.schedule_kind == ScheduleKind.ONCE:
-            return f"once at {self.run_at:%Y-%m-%d %H:%M} UTC"
+            return _("once at %(moment)s UTC") % {"moment": f"{self.run_at:%Y-%m-%d %H:%M}"}
         if self.schedule_kind == ScheduleKind.NOW:
-            return "run by hand"
+            return _("run by hand")
         summary = (
-            f"cron {self.cron}" if self.cron else f"every {interval_text(self.interval_minutes)}"
+            _("cron %(cron)s") % {"cron": self.cron}
+            if self.cron
+            else _("every %(interval)s") % {"interval": interval_text(self.interval_minutes)}
         )
         if self.starts_at:
-            summary += f" from {self.starts_at:%Y-%m-%d %H:%M}"
+            summary += _(" from %(moment)s") % {"moment": f"{self.starts_at:%Y-%m-%d %H:%M}"}
         if self.ends_at:
-            summary += f" until {self.ends_at:%Y-%m-%d %H:%M}"
-        return summary + " UTC" if self.starts_at or self.ends_at else summary
+            summary += _(" until %(moment)s") % {"moment": f"{self.ends_at:%Y-%m-%d %H:%M}"}
+        return summary + str(_(" UTC")) if self.starts_at or self.ends_at else summary
 
     @property
     def next_fire(self):
