@@ -2,6 +2,10 @@
 
 from django.conf import settings
 from django.urls import reverse
+from django.utils.translation import override
+
+from pipelines.models import Status
+from tests.factories import api_client
 
 
 def test_a_page_follows_the_browsers_language(owner_client):
@@ -42,3 +46,24 @@ def test_a_chosen_language_never_sends_the_person_to_another_site(owner_client):
         reverse("set_language"), {"language": "ja", "next": "https://elsewhere.example/"}
     )
     assert not response.url.startswith("https://elsewhere.example")
+
+
+def test_the_apis_error_sentences_follow_the_request_but_its_fields_do_not(viewer, project):
+    client = api_client(viewer)
+    url = f"/api/v1/projects/{project.id}/datasets"
+    english = client.post(url, {"name": "x"}, content_type="application/json")
+    japanese = client.post(
+        url, {"name": "x"}, content_type="application/json", headers={"accept-language": "ja"}
+    )
+    assert english.status_code == japanese.status_code == 403
+    assert english.json()["detail"] == "This needs the editor role in the project."
+    assert japanese.json()["detail"] == "この操作にはプロジェクトの編集者ロールが必要です。"
+    assert japanese.json().keys() == english.json().keys()
+
+
+def test_run_statuses_use_ai_centers_japanese_words_and_keep_their_values():
+    assert Status.SUCCESSFUL == "successful"
+    with override("ja"):
+        assert str(Status.SUCCESSFUL.label) == "成功"
+        assert str(Status.FAILED.label) == "失敗"
+        assert str(Status.KILLED.label) == "強制終了"
