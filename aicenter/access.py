@@ -2,6 +2,7 @@
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
+from django.utils.translation import gettext as _
 
 from aicenter.models import Membership, Project, Role
 
@@ -18,7 +19,9 @@ def project_for(user, project_id: int, role: str = Role.VIEWER) -> Project:
     if membership is None:
         raise Http404("No such project.")
     if not membership.allows(role):
-        raise PermissionDenied(f"This needs the {Role(role).label.lower()} role in the project.")
+        raise PermissionDenied(
+            _("This needs the %(role)s role in the project.") % {"role": Role(role).label.lower()}
+        )
     project = membership.project
     project.current_role = membership.role
     return project

@@ -6,6 +6,7 @@ import pydantic
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404
+from django.utils.translation import gettext as _
 from ninja import NinjaAPI, Schema, Status
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as SchemaValidationError
@@ -83,7 +84,9 @@ def on_malformed(request, exc: SchemaValidationError):
         {"field": ".".join(str(part) for part in error["loc"][2:]) or None, "message": error["msg"]}
         for error in exc.errors
     ]
-    return error_response(request, 400, "The request is malformed: " + errors[0]["message"], errors)
+    return error_response(
+        request, 400, _("The request is malformed: ") + errors[0]["message"], errors
+    )
 
 
 def check_form(form) -> dict:
@@ -99,9 +102,9 @@ def json_object(body: bytes) -> dict:
     try:
         payload = json.loads(body or b"{}")
     except ValueError:  # also UnicodeDecodeError: json.loads decodes bytes first
-        raise ValidationError({"body": "The body is not valid JSON."}) from None
+        raise ValidationError({"body": _("The body is not valid JSON.")}) from None
     if not isinstance(payload, dict):
-        raise ValidationError({"body": "The body must be a JSON object."})
+        raise ValidationError({"body": _("The body must be a JSON object.")})
     return payload
 
 
@@ -123,7 +126,12 @@ def paginated(request, items, serialize, per_page: int = PAGE_SIZE) -> dict:
     paginator = Paginator(items, per_page)
     number = request.GET.get("page", "1")
     if not number.isdigit() or not 1 <= int(number) <= max(paginator.num_pages, 1):
-        raise ValidationError({"page": f"No page {number}; there are {paginator.num_pages}."})
+        raise ValidationError(
+            {
+                "page": _("No page %(number)s; there are %(pages)s.")
+                % {"number": number, "pages": paginator.num_pages}
+            }
+        )
     page = paginator.page(int(number))
     following = None
     if page.has_next():

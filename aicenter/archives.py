@@ -11,6 +11,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
+from django.utils.translation import gettext as _
+
 from aicenter.paths import ancestors, character_problem, shape_problem
 
 # What reading a member raises when its content does not match its header.
@@ -41,7 +43,7 @@ def open_zip(path) -> tuple[zipfile.ZipFile | None, list[str]]:
     try:
         return zipfile.ZipFile(path), []
     except (zipfile.BadZipFile, OSError):
-        return None, ["The file is not a zip archive."]
+        return None, [_("The file is not a zip archive.")]
 
 
 def archive_problems(archive: zipfile.ZipFile, limits: ArchiveLimits) -> list[str]:
@@ -49,7 +51,8 @@ def archive_problems(archive: zipfile.ZipFile, limits: ArchiveLimits) -> list[st
     problems = []
     if len(members) > limits.max_entries:
         problems.append(
-            f"The zip has {len(members)} entries; at most {limits.max_entries} are allowed."
+            _("The zip has %(count)s entries; at most %(limit)s are allowed.")
+            % {"count": len(members), "limit": limits.max_entries}
         )
     problems += size_problems(members, limits)
     seen = set()
@@ -57,7 +60,7 @@ def archive_problems(archive: zipfile.ZipFile, limits: ArchiveLimits) -> list[st
         problems.extend(member_problems(member, limits))
         name = member.filename.rstrip("/")
         if name in seen:
-            problems.append(f"{member.filename}: the name appears twice.")
+            problems.append(_("%(name)s: the name appears twice.") % {"name": member.filename})
         seen.add(name)
     return problems
 
@@ -84,14 +87,17 @@ def member_problems(member: zipfile.ZipInfo, limits: ArchiveLimits) -> list[str]
     name = member.filename
     problems = [f"{name}: {problem}" for problem in path_problems(name)]
     if member.flag_bits & 0x1:
-        problems.append(f"{name}: the entry is encrypted.")
+        problems.append(_("%(name)s: the entry is encrypted.") % {"name": name})
     if stat.S_ISLNK(member.external_attr >> 16):
-        problems.append(f"{name}: symbolic links are not allowed.")
+        problems.append(_("%(name)s: symbolic links are not allowed.") % {"name": name})
     compressed = max(member.compress_size, 1)
     if member.file_size > RATIO_FLOOR_BYTES and member.file_size / compressed > limits.max_ratio:
         problems.append(
-            f"{name}: it inflates {member.file_size // compressed}× "
-            f"(more than {limits.max_ratio}×), which looks like a zip bomb."
+            _(
+                "%(name)s: it inflates %(ratio)s× (more than %(limit)s×), "
+                "which looks like a zip bomb."
+            )
+            % {"name": name, "ratio": member.file_size // compressed, "limit": limits.max_ratio}
         )
     return problems
 
@@ -131,7 +137,7 @@ def layout_problems(archive: zipfile.ZipFile) -> list[str]:
 
 def nfc_problem(name: str) -> str | None:
     if unicodedata.normalize("NFC", name) != name:
-        return "the name is not in Unicode normal form C (NFC)."
+        return _("the name is not in Unicode normal form C (NFC).")
     return None
 
 
@@ -140,7 +146,7 @@ def shortened(name: str, keep: int = 80) -> str:
 
 
 def unreadable_member(member: zipfile.ZipInfo) -> str:
-    return f"{member.filename}: the entry is damaged or cannot be read."
+    return _("%(name)s: the entry is damaged or cannot be read.") % {"name": member.filename}
 
 
 def member_chunks(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> Iterator[bytes]:

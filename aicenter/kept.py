@@ -16,6 +16,7 @@ from pathlib import Path
 from django import forms
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
+from django.utils.translation import gettext as _
 
 SESSION_KEY = "kept_uploads"
 CHUNK = 1 << 20
@@ -136,11 +137,9 @@ class KeepsFiles(forms.Form):
             self.data[kept_name(name)] = self.kept[name]
             self.fields[name].required = False
             # The bound field copied the help text when validation made it.
-            self[
-                name
-            ].help_text = (
-                f"{upload.name} (kept from your last try). Choose a file only to replace it."
-            )
+            self[name].help_text = _(
+                "%(name)s (kept from your last try). Choose a file only to replace it."
+            ) % {"name": upload.name}
 
     def forget(self, name: str) -> None:
         if name in self.kept:

@@ -6,14 +6,15 @@ from django.conf import settings
 from django.db import DatabaseError, models, transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 logger = logging.getLogger(__name__)
 
 
 class Role(models.TextChoices):
-    VIEWER = "viewer", "Viewer"
-    EDITOR = "editor", "Editor"
-    OWNER = "owner", "Owner"
+    VIEWER = "viewer", _("Viewer")
+    EDITOR = "editor", _("Editor")
+    OWNER = "owner", _("Owner")
 
 
 ROLE_RANK = {Role.VIEWER: 1, Role.EDITOR: 2, Role.OWNER: 3}
@@ -144,18 +145,18 @@ class ApiToken(models.Model):
 
 
 class EventKind(models.TextChoices):
-    PACKAGE_UPLOADED = "package_uploaded", "Package uploaded"
-    PACKAGE_REFUSED = "package_refused", "Package refused"
-    PACKAGE_DELETED = "package_deleted", "Package deleted"
-    DATASET_CHANGED = "dataset_changed", "Dataset changed"
-    PIPELINE_CREATED = "pipeline_created", "Pipeline created"
-    PIPELINE_CHANGED = "pipeline_changed", "Pipeline changed"
-    PIPELINE_REMOVED = "pipeline_removed", "Pipeline removed"
-    RUN_STARTED = "run_started", "Run started"
-    RUN_SUCCESSFUL = "run_successful", "Run successful"
-    RUN_FAILED = "run_failed", "Run failed"
-    RUN_KILLED = "run_killed", "Run killed"
-    SCHEDULE_SKIPPED = "schedule_skipped", "Schedule skipped"
+    PACKAGE_UPLOADED = "package_uploaded", _("Package uploaded")
+    PACKAGE_REFUSED = "package_refused", _("Package refused")
+    PACKAGE_DELETED = "package_deleted", _("Package deleted")
+    DATASET_CHANGED = "dataset_changed", _("Dataset changed")
+    PIPELINE_CREATED = "pipeline_created", _("Pipeline created")
+    PIPELINE_CHANGED = "pipeline_changed", _("Pipeline changed")
+    PIPELINE_REMOVED = "pipeline_removed", _("Pipeline removed")
+    RUN_STARTED = "run_started", _("Run started")
+    RUN_SUCCESSFUL = "run_successful", _("Run successful")
+    RUN_FAILED = "run_failed", _("Run failed")
+    RUN_KILLED = "run_killed", _("Run killed")
+    SCHEDULE_SKIPPED = "schedule_skipped", _("Schedule skipped")
 
 
 SCHEDULE_KINDS = {EventKind.RUN_STARTED, EventKind.SCHEDULE_SKIPPED}

@@ -3,6 +3,7 @@
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from aicenter.models import Membership, Project, Role
 
@@ -17,12 +18,14 @@ def create_project(user, name: str, description: str = "") -> Project:
 def add_member(project: Project, username: str, role: str) -> Membership:
     user = get_user_model().objects.filter(username=username, is_active=True).first()
     if user is None:
-        raise ValidationError({"username": f"There is no user named {username!r}."})
+        raise ValidationError(
+            {"username": _("There is no user named %(name)r.") % {"name": username}}
+        )
     membership, created = Membership.objects.get_or_create(
         project=project, user=user, defaults={"role": role}
     )
     if not created:
-        raise ValidationError({"username": f"{username} is already a member."})
+        raise ValidationError({"username": _("%(name)s is already a member.") % {"name": username}})
     return membership
 
 
@@ -46,4 +49,4 @@ def _keep_an_owner(leaving: Membership) -> None:
         project_id=leaving.project_id, role=Role.OWNER
     )
     if not owners.exclude(id=leaving.id).exists():
-        raise ValidationError({"role": "A project needs at least one owner."})
+        raise ValidationError({"role": _("A project needs at least one owner.")})

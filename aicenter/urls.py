@@ -4,6 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.templatetags.static import static
 from django.urls import include, path
 from django.views.generic import RedirectView
+from django.views.i18n import set_language
 
 from aicenter import views
 from aicenter.api import api
@@ -52,6 +53,8 @@ urlpatterns = [
     path("workers/", pipelines_views.all_workers, name="workers"),
     path("store/<str:token>", store_views.download, name="store-download"),
     path("healthz", views.healthz, name="healthz"),
+    # Remembers the chosen language in the language cookie, then goes back to `next`.
+    path("language/", set_language, name="set_language"),
     # Pages that are not ours (the API docs, the admin) let the browser ask for it here.
     path(
         "favicon.ico",

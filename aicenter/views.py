@@ -9,6 +9,7 @@ from django.db import connection
 from django.http import HttpResponseServerError, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template import loader
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST, require_safe
 from django_q.brokers import get_broker
@@ -34,7 +35,7 @@ def project_create(request):
     form = ProjectForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         project = create_project(request.user, **form.cleaned_data)
-        messages.success(request, f"Project {project.name} created.")
+        messages.success(request, _("Project %(name)s created.") % {"name": project.name})
         return redirect(project)
     return render(request, "aicenter/project_create.html", {"form": form})
 
@@ -95,7 +96,11 @@ def member_add(request, project_id: int):
         except ValidationError as error:
             form.add_error(None, error)
         else:
-            messages.success(request, f"{membership.user} joined as {membership.role}.")
+            messages.success(
+                request,
+                _("%(user)s joined as %(role)s.")
+                % {"user": membership.user, "role": membership.get_role_display().lower()},
+            )
             return redirect("members", project_id=project.id)
     context = members_context(project, form)
     return render(request, "aicenter/members.html", context, status=400)
@@ -110,7 +115,11 @@ def member_role(request, project_id: int, membership_id: int):
     if form.is_valid():
         try:
             change_role(membership, form.cleaned_data["role"])
-            messages.success(request, f"{membership.user} is now {membership.role}.")
+            messages.success(
+                request,
+                _("%(user)s is now %(role)s.")
+                % {"user": membership.user, "role": membership.get_role_display().lower()},
+            )
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
     return redirect("members", project_id=project.id)
@@ -123,7 +132,7 @@ def member_remove(request, project_id: int, membership_id: int):
     membership = get_object_or_404(project.memberships, id=membership_id)
     try:
         remove_member(membership)
-        messages.success(request, f"{membership.user} left the project.")
+        messages.success(request, _("%(user)s left the project.") % {"user": membership.user})
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     return redirect("members", project_id=project.id)
@@ -157,7 +166,7 @@ def token_create(request):
 def token_revoke(request, token_id: int):
     token = get_object_or_404(request.user.api_tokens.active(), id=token_id)
     token.revoke()
-    messages.success(request, f"Token {token.name} revoked.")
+    messages.success(request, _("Token %(name)s revoked.") % {"name": token.name})
     return redirect("profile")
 
 

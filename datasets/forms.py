@@ -1,11 +1,14 @@
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from aicenter.validators import name_characters
 
 
 class DatasetForm(forms.Form):
-    name = forms.CharField(max_length=80, validators=[name_characters])
-    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    name = forms.CharField(label=_("Name"), max_length=80, validators=[name_characters])
+    description = forms.CharField(
+        label=_("Description"), widget=forms.Textarea(attrs={"rows": 3}), required=False
+    )
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -45,11 +48,11 @@ class FilesUploadForm(forms.Form):
 class ZipUploadForm(forms.Form):
     path = forms.CharField(required=False, widget=forms.HiddenInput)
     archive = forms.FileField(
-        label="Zip archive",
+        label=_("Zip archive"),
         widget=forms.ClearableFileInput(attrs={"accept": ".zip,application/zip"}),
     )
 
 
 class FolderForm(forms.Form):
     path = forms.CharField(required=False, widget=forms.HiddenInput)
-    name = forms.CharField(label="Folder name", max_length=255)
+    name = forms.CharField(label=_("Folder name"), max_length=255)

@@ -9,6 +9,7 @@ from django.db.models.functions import Substr
 from django.db.models.lookups import Exact
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from aicenter.models import Project
 from aicenter.validators import name_characters
@@ -57,7 +58,9 @@ class Blob(models.Model):
 def validate_new_name(project: Project, name: str) -> None:
     name_characters(name)
     if Dataset.objects.filter(project=project, name=name).exists():
-        raise ValidationError(f"The project already has a dataset named {name}.")
+        raise ValidationError(
+            _("The project already has a dataset named %(name)s.") % {"name": name}
+        )
 
 
 class DatasetQuerySet(models.QuerySet):

@@ -3,8 +3,9 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
-from django.template.defaultfilters import pluralize
 from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_safe
 
 from aicenter.access import project_for
@@ -63,7 +64,7 @@ def dataset_create(request, project_id: int):
         except ValidationError as error:
             refused(form, error, "name")
         else:
-            messages.success(request, f"Created dataset {dataset.name}.")
+            messages.success(request, _("Created dataset %(name)s.") % {"name": dataset.name})
             return redirect(dataset)
     return page(request, "create.html", project, status=400 if form.errors else 200, form=form)
 
@@ -127,9 +128,18 @@ def folder_archive(request, project_id: int, dataset_id: int, path: str = ""):
 
 
 def uploaded(request, dataset: Dataset, upload: Upload):
-    replaced = f", {len(upload.replaced)} replaced" if upload.replaced else ""
     count = len(upload.files)
-    messages.success(request, f"Uploaded {count} file{pluralize(count)}{replaced}.")
+    if upload.replaced:
+        text = ngettext(
+            "Uploaded %(count)s file, %(replaced)s replaced.",
+            "Uploaded %(count)s files, %(replaced)s replaced.",
+            count,
+        ) % {"count": count, "replaced": len(upload.replaced)}
+    else:
+        text = ngettext("Uploaded %(count)s file.", "Uploaded %(count)s files.", count) % {
+            "count": count
+        }
+    messages.success(request, text)
     return redirect(folder_url(dataset, upload.folder))
 
 
@@ -197,7 +207,7 @@ def folder_create(request, project_id: int, dataset_id: int):
         except ValidationError as error:
             refused(form, error, "name")
         else:
-            messages.success(request, f"Created folder {folder.path}.")
+            messages.success(request, _("Created folder %(path)s.") % {"path": folder.path})
             return redirect(folder_url(dataset, folder.path))
     return page(
         request,
@@ -217,7 +227,13 @@ def path_delete(request, project_id: int, dataset_id: int, path: str):
     path = entry_in(dataset, path)
     if request.method == "POST":
         removed = delete_path(dataset, path, request.user)
-        messages.success(request, f"Deleted {path} ({removed} file{pluralize(removed)}).")
+        messages.success(
+            request,
+            ngettext(
+                "Deleted %(path)s (%(count)s file).", "Deleted %(path)s (%(count)s files).", removed
+            )
+            % {"path": path, "count": removed},
+        )
         return redirect(folder_url(dataset, parent(path)))
     is_file = dataset.files.filter(path=path).exists()
     return page(
@@ -238,6 +254,6 @@ def dataset_delete(request, project_id: int, dataset_id: int):
     dataset = dataset_in(project, dataset_id, Dataset.objects.with_summary())
     if request.method == "POST":
         delete_dataset(dataset)
-        messages.success(request, f"Deleted dataset {dataset.name}.")
+        messages.success(request, _("Deleted dataset %(name)s.") % {"name": dataset.name})
         return redirect("datasets:list", project_id=project.id)
     return page(request, "delete.html", project, dataset=dataset)

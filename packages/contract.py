@@ -5,6 +5,8 @@ import zipfile
 from dataclasses import dataclass, field
 
 from django.db import models
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
 
 from aicenter.archives import UNREADABLE, member_chunks, unreadable_member
 from packages.requirements import requirement_problems
@@ -13,9 +15,9 @@ MAX_SOURCE_BYTES = 2 * 1024 * 1024
 
 
 class PipelineType(models.TextChoices):
-    TRAINING = "training", "Training"
-    EVALUATION = "evaluation", "Evaluation"
-    FULL = "full", "Full"
+    TRAINING = "training", pgettext_lazy("pipeline type", "Training")
+    EVALUATION = "evaluation", pgettext_lazy("pipeline type", "Evaluation")
+    FULL = "full", pgettext_lazy("pipeline type", "Full")
 
 
 # Method name -> the arguments it takes after self.
@@ -75,15 +77,20 @@ def read_source(archive: zipfile.ZipFile, contract: Contract, name: str) -> str 
     try:
         member = archive.getinfo(contract.root + name)
     except KeyError:
-        contract.problems.append(f"{name} is missing at the root of the package.")
+        contract.problems.append(
+            _("%(name)s is missing at the root of the package.") % {"name": name}
+        )
         return None
     if member.file_size > MAX_SOURCE_BYTES:
-        contract.problems.append(f"{name} is larger than {MAX_SOURCE_BYTES:,} bytes.")
+        contract.problems.append(
+            _("%(name)s is larger than %(limit)s bytes.")
+            % {"name": name, "limit": f"{MAX_SOURCE_BYTES:,}"}
+        )
         return None
     try:
         return b"".join(member_chunks(archive, member)).decode("utf-8")
     except UnicodeDecodeError:
-        contract.problems.append(f"{name} is not UTF-8 text.")
+        contract.problems.append(_("%(name)s is not UTF-8 text.") % {"name": name})
     except UNREADABLE:
         contract.problems.append(unreadable_member(member))
     return None
@@ -93,12 +100,15 @@ def main_class(source: str, filename: str, contract: Contract) -> ast.ClassDef |
     try:
         tree = ast.parse(source, filename=filename)
     except SyntaxError as error:
-        contract.problems.append(f"{filename}, line {error.lineno}: {error.msg}.")
+        contract.problems.append(
+            _("%(file)s, line %(line)s: %(error)s.")
+            % {"file": filename, "line": error.lineno, "error": error.msg}
+        )
         return None
     for node in tree.body:
         if isinstance(node, ast.ClassDef) and node.name == "Main":
             return node
-    contract.problems.append(f"{filename} has no class Main.")
+    contract.problems.append(_("%(file)s has no class Main.") % {"file": filename})
     return None
 
 
@@ -116,18 +126,23 @@ def check_train(source: str, contract: Contract) -> None:
         return
     methods = methods_of(cls)
     if "__init__" in methods and required_arguments(methods["__init__"]):
-        contract.problems.append("train.py: Main.__init__ must take no argument besides self.")
+        contract.problems.append(_("train.py: Main.__init__ must take no argument besides self."))
     for name, expected in TRAIN_METHODS.items():
         if name in methods:
             if accepts(methods[name], len(expected)):
                 contract.methods.add(name)
             else:
                 wanted = ", ".join(["self", *expected])
-                contract.problems.append(f"train.py: Main.{name} must take ({wanted}).")
+                contract.problems.append(
+                    _("train.py: Main.%(name)s must take (%(wanted)s).")
+                    % {"name": name, "wanted": wanted}
+                )
     if not contract.supported_types and not contract.problems:
         contract.problems.append(
-            "train.py: Main supports no pipeline type: training needs train and save, "
-            "evaluation needs evaluate, full needs process_data, train, evaluate and save."
+            _(
+                "train.py: Main supports no pipeline type: training needs train and save, "
+                "evaluation needs evaluate, full needs process_data, train, evaluate and save."
+            )
         )
 
 
@@ -137,7 +152,7 @@ def check_main(source: str, contract: Contract) -> None:
         return
     predict = methods_of(cls).get("predict")
     if predict is None or not accepts(predict, 1):
-        contract.problems.append("main.py: Main must have predict(self, mlskill_input).")
+        contract.problems.append(_("main.py: Main must have predict(self, mlskill_input)."))
 
 
 def required_arguments(function: ast.FunctionDef) -> list[str]:

@@ -1,4 +1,5 @@
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from aicenter.kept import KeepsFiles
 from aicenter.validators import name_characters
@@ -9,10 +10,16 @@ ZIP_INPUT = forms.ClearableFileInput(attrs={"accept": ".zip,application/zip"})
 
 
 class PackageUploadForm(KeepsFiles):
-    name = forms.CharField(max_length=80, validators=[name_characters, not_a_keyword])
-    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
-    python_version = forms.ChoiceField(choices=PYTHON_VERSIONS, initial="3.12", required=False)
-    file = forms.FileField(label="Package zip", widget=ZIP_INPUT)
+    name = forms.CharField(
+        label=_("Name"), max_length=80, validators=[name_characters, not_a_keyword]
+    )
+    description = forms.CharField(
+        label=_("Description"), widget=forms.Textarea(attrs={"rows": 3}), required=False
+    )
+    python_version = forms.ChoiceField(
+        label=_("Python version"), choices=PYTHON_VERSIONS, initial="3.12", required=False
+    )
+    file = forms.FileField(label=_("Package zip"), widget=ZIP_INPUT)
 
     kept_fields = ("file",)
 
@@ -23,7 +30,9 @@ class PackageUploadForm(KeepsFiles):
     def clean_name(self) -> str:
         name = self.cleaned_data["name"]
         if MLPackage.objects.filter(project=self.project, name=name).exists():
-            raise forms.ValidationError(f"The project already has a package named {name}.")
+            raise forms.ValidationError(
+                _("The project already has a package named %(name)s.") % {"name": name}
+            )
         return name
 
     def clean_python_version(self) -> str:
@@ -39,6 +48,6 @@ class PackageUploadForm(KeepsFiles):
 
 
 class VersionUploadForm(KeepsFiles):
-    file = forms.FileField(label="Package zip", widget=ZIP_INPUT)
+    file = forms.FileField(label=_("Package zip"), widget=ZIP_INPUT)
 
     kept_fields = ("file",)

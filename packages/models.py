@@ -6,6 +6,7 @@ from django.db import models
 from django.db.models import Count, Max
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from aicenter.models import Project
 from aicenter.validators import name_characters
@@ -16,7 +17,9 @@ PYTHON_VERSIONS = [("3.12", "Python 3.12"), ("3.13", "Python 3.13")]
 
 def not_a_keyword(name: str) -> None:
     if keyword.iskeyword(name) or keyword.issoftkeyword(name):
-        raise ValidationError(f"{name} is a Python keyword; choose another name.")
+        raise ValidationError(
+            _("%(name)s is a Python keyword; choose another name.") % {"name": name}
+        )
 
 
 class MLPackageQuerySet(models.QuerySet):
@@ -58,8 +61,8 @@ class MLPackage(models.Model):
 
 
 class Source(models.TextChoices):
-    UPLOAD = "upload", "Uploaded"
-    RUN = "run", "Trained by a run"
+    UPLOAD = "upload", _("Uploaded")
+    RUN = "run", _("Trained by a run")
 
 
 class PackageVersion(models.Model):

@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import Max
+from django.utils.translation import gettext as _
 
 from aicenter.archives import (
     ArchiveLimits,
@@ -234,7 +235,8 @@ def delete_package(package: MLPackage, user=None) -> None:
     # A run that has not ended (scheduled, packaging or running) has no end time.
     if package.versions.filter(runs__isnull=False, runs__ended_at__isnull=True).exists():
         raise ValidationError(
-            f"{package.name} is used by a scheduled or running run; stop it first."
+            _("%(name)s is used by a scheduled or running run; stop it first.")
+            % {"name": package.name}
         )
     keys = list(package.versions.values_list("zip_key", flat=True))
     record_event(package.project_id, EventKind.PACKAGE_DELETED, f"{package.name}: deleted.", user)

@@ -3,6 +3,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
 from aicenter.access import project_for
@@ -43,7 +44,7 @@ def package_upload(request, project_id: int):
             form.add_error(None, error)
         else:
             form.release_kept()
-            messages.success(request, f"Uploaded {version}.")
+            messages.success(request, _("Uploaded %(version)s.") % {"version": version})
             return redirect(version.package)
     form.keep_accepted()
     status = 400 if form.errors else 200
@@ -81,7 +82,7 @@ def version_upload(request, project_id: int, package_id: int):
             form.add_error(None, error)
         else:
             form.release_kept()
-            messages.success(request, f"Uploaded {version}.")
+            messages.success(request, _("Uploaded %(version)s.") % {"version": version})
             return redirect(version)
     status = 400 if form.errors else 200
     context = {"project": project, "section": "packages", "package": package, "form": form}
@@ -144,7 +145,9 @@ def package_delete(request, project_id: int, package_id: int):
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
             return redirect(package)
-        messages.success(request, f"Deleted package {package.name} and its versions.")
+        messages.success(
+            request, _("Deleted package %(name)s and its versions.") % {"name": package.name}
+        )
         return redirect("packages:list", project_id=project.id)
     context = {"project": project, "section": "packages", "package": package}
     return render(request, "packages/delete.html", context)

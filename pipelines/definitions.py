@@ -1,6 +1,7 @@
 """Creating, changing and removing pipelines, with the schedules they own."""
 
 from django.db import transaction
+from django.utils.translation import override
 
 from aicenter.models import EventKind, record_event
 from pipelines.fields import definition_fields
@@ -21,6 +22,13 @@ def define(pipeline: Pipeline, data: dict) -> None:
         pipeline.run_at = None
 
 
+def stored_text(words) -> str:
+    """An Activity line is stored once for every reader: it is worded in English, whatever
+    the language of the person whose request made it."""
+    with override("en"):
+        return words()
+
+
 @transaction.atomic
 def create_pipeline(project, data: dict, user) -> Pipeline:
     pipeline = Pipeline(project=project, created_by=user)
@@ -30,8 +38,12 @@ def create_pipeline(project, data: dict, user) -> Pipeline:
     record_event(
         project,
         EventKind.PIPELINE_CREATED,
-        f"{pipeline.name}: {pipeline.get_type_display().lower()} of "
-        f"{pipeline.package_version}, {pipeline.schedule_summary}.",
+        stored_text(
+            lambda: (
+                f"{pipeline.name}: {pipeline.get_type_display().lower()} of "
+                f"{pipeline.package_version}, {pipeline.schedule_summary}."
+            )
+        ),
         user=user,
         link=pipeline.get_absolute_url(),
     )
@@ -49,7 +61,7 @@ def update_pipeline(pipeline: Pipeline, data: dict, user) -> Pipeline:
     record_event(
         pipeline.project_id,
         EventKind.PIPELINE_CHANGED,
-        f"{pipeline.name}: changed, {pipeline.schedule_summary}.",
+        stored_text(lambda: f"{pipeline.name}: changed, {pipeline.schedule_summary}."),
         user=user,
         link=pipeline.get_absolute_url(),
     )

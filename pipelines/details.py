@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import content_disposition_header
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_safe
 from django_htmx.http import HttpResponseClientRefresh
 
@@ -247,7 +248,10 @@ def run_snapshot_dataset(request, project_id: int, run_id: int):
         except ValidationError as error:
             form.add_error(None, error)
         else:
-            messages.success(request, f"Made dataset {dataset.name} from the run's snapshot.")
+            messages.success(
+                request,
+                _("Made dataset %(name)s from the run's snapshot.") % {"name": dataset.name},
+            )
             return redirect(dataset)
     status = 400 if form.errors else 200
     return run_page(request, "run_snapshot_dataset.html", project, run, status, form=form)

@@ -5,6 +5,7 @@ from croniter import croniter
 from django import forms
 from django.conf import settings
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from aicenter.templatetags.aicenter import MINUTES_IN
 from datasets.models import Dataset
@@ -17,12 +18,13 @@ from pipelines.runner.workspace import RESERVED_NAMES
 NEEDS_INPUT = {PipelineType.TRAINING, PipelineType.FULL}
 # django-q2 keeps an interval in a small integer of minutes.
 LONGEST_INTERVAL = 32767
-INTERVAL_HELP = "Give the interval as a whole number of minutes, hours, days or weeks."
+INTERVAL_HELP = _("Give the interval as a whole number of minutes, hours, days or weeks.")
 
 
 # The form's field for each resource a worker may lack, as Worker.lacking names it.
 ROOM_FIELDS = {"cpus": "core", "memory_gb": "memory", "gpus": "GPU"}
-REPEAT_CHOICES = [("interval", "Every N minutes, hours, days or weeks"), ("cron", "Cron")]
+UNIT_LABELS = {"minutes": _("minutes"), "hours": _("hours"), "days": _("days"), "weeks": _("weeks")}
+REPEAT_CHOICES = [("interval", _("Every N minutes, hours, days or weeks")), ("cron", _("Cron"))]
 
 
 class JSONDateTimeField(forms.DateTimeField):
@@ -45,24 +47,24 @@ class PipelineForm(forms.Form):
     evaluation_path = forms.CharField(max_length=1024, required=False)
     parameters = forms.JSONField(required=False)
     gpu = forms.BooleanField(required=False)
-    cpus = forms.IntegerField(required=False, min_value=1, max_value=1024, label="CPU cores")
-    memory_gb = forms.FloatField(required=False, min_value=0.05, label="Memory (GB)")
-    disk_gb = forms.FloatField(required=False, min_value=0.001, label="Workspace disk (GB)")
-    gpus = forms.IntegerField(required=False, min_value=0, max_value=64, label="GPUs")
+    cpus = forms.IntegerField(required=False, min_value=1, max_value=1024, label=_("CPU cores"))
+    memory_gb = forms.FloatField(required=False, min_value=0.05, label=_("Memory (GB)"))
+    disk_gb = forms.FloatField(required=False, min_value=0.001, label=_("Workspace disk (GB)"))
+    gpus = forms.IntegerField(required=False, min_value=0, max_value=64, label=_("GPUs"))
     network = forms.BooleanField(required=False)
     timeout = forms.IntegerField(required=False, min_value=1)
     schedule_kind = forms.ChoiceField(choices=ScheduleKind.choices, initial=ScheduleKind.NOW)
-    run_at = JSONDateTimeField(required=False, label="Run at")
+    run_at = JSONDateTimeField(required=False, label=_("Run at"))
     repeat = forms.ChoiceField(choices=REPEAT_CHOICES, initial="interval", required=False)
     every = forms.IntegerField(
         required=False, min_value=1, error_messages={"invalid": INTERVAL_HELP}
     )
     unit = forms.ChoiceField(
-        choices=[(unit, unit) for unit in MINUTES_IN], initial="days", required=False
+        choices=[(unit, UNIT_LABELS[unit]) for unit in MINUTES_IN], initial="days", required=False
     )
-    cron = forms.CharField(max_length=100, required=False, label="Cron expression")
-    starts_at = JSONDateTimeField(required=False, label="Start")
-    ends_at = JSONDateTimeField(required=False, label="End")
+    cron = forms.CharField(max_length=100, required=False, label=_("Cron expression"))
+    starts_at = JSONDateTimeField(required=False, label=_("Start"))
+    ends_at = JSONDateTimeField(required=False, label=_("End"))
     on_overlap = forms.ChoiceField(choices=Overlap.choices, initial=Overlap.SKIP, required=False)
 
     def __init__(self, project, *args, pipeline: Pipeline | None = None, **kwargs) -> None:
@@ -80,7 +82,9 @@ class PipelineForm(forms.Form):
         if self.pipeline is not None:
             others = others.exclude(id=self.pipeline.id)
         if others.exists():
-            raise forms.ValidationError(f"The project already has a pipeline named {name}.")
+            raise forms.ValidationError(
+                _("The project already has a pipeline named %(name)s.") % {"name": name}
+            )
         return name
 
     def clean_timeout(self) -> int | None:
@@ -89,8 +93,8 @@ class PipelineForm(forms.Form):
         timeout = self.cleaned_data["timeout"]
         if timeout is not None and timeout > settings.RUN_TIMEOUT:
             raise forms.ValidationError(
-                f"A timeout can be at most {settings.RUN_TIMEOUT} seconds, "
-                "the service's RUN_TIMEOUT."
+                _("A timeout can be at most %(seconds)s seconds, the service's RUN_TIMEOUT.")
+                % {"seconds": settings.RUN_TIMEOUT}
             )
         return timeout
 
@@ -101,8 +105,10 @@ class PipelineForm(forms.Form):
         wanted = self.cleaned_data["network"]
         if wanted and settings.RUN_NETWORK == "off":
             raise forms.ValidationError(
-                "Runs on this service have no network (RUN_NETWORK=off). The operator may "
-                "set RUN_NETWORK=gate to give runs that ask for it HTTPS to the Internet."
+                _(
+                    "Runs on this service have no network (RUN_NETWORK=off). The operator may "
+                    "set RUN_NETWORK=gate to give runs that ask for it HTTPS to the Internet."
+                )
             )
         return wanted
 
@@ -242,14 +248,14 @@ def checked_parameters(raw, base: dict[str, str]) -> dict[str, str]:
     """The parameters named in `raw` over those of `base`, as the run will see them."""
     raw = raw or {}
     if not isinstance(raw, dict):
-        raise forms.ValidationError("Parameters must be an object of names and values.")
+        raise forms.ValidationError(_("Parameters must be an object of names and values."))
     errors = [
-        parameter_error("%(parameter)r is not a valid variable name.", name)
+        parameter_error(_("%(parameter)r is not a valid variable name."), name)
         for name in raw
         if not ENV_NAME.match(name)
     ]
     errors += [
-        parameter_error("%(parameter)s must be a string or a number.", name)
+        parameter_error(_("%(parameter)s must be a string or a number."), name)
         for name, value in raw.items()
         if not plain(value)
     ]
@@ -258,11 +264,11 @@ def checked_parameters(raw, base: dict[str, str]) -> dict[str, str]:
     parameters = {**base, **{name: str(value) for name, value in raw.items()}}
     check_artifacts_directory(parameters["artifacts_directory"])
     if parameters["save_training_data"].lower() not in {"true", "false"}:
-        raise parameter_error("%(parameter)s must be true or false.", "save_training_data")
+        raise parameter_error(_("%(parameter)s must be true or false."), "save_training_data")
     return parameters
 
 
-def parameter_error(message: str, name: str) -> forms.ValidationError:
+def parameter_error(message, name: str) -> forms.ValidationError:
     """An error that names its parameter, so that a screen can show it on that row."""
     return forms.ValidationError(message, code="parameter", params={"parameter": name})
 
@@ -276,7 +282,7 @@ def check_artifacts_directory(value: str) -> None:
     path = PurePosixPath(value)
     if not value or path.is_absolute() or ".." in path.parts:
         raise parameter_error(
-            "%(parameter)s must be a relative folder inside the run's workspace.",
+            _("%(parameter)s must be a relative folder inside the run's workspace."),
             "artifacts_directory",
         )
     if not path.parts or path.parts[0] in RESERVED_NAMES:

@@ -6,6 +6,7 @@ from django.db import models, transaction
 from django.db.models import Count, F, Max, Min, OuterRef, Q, Subquery, Sum
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from aicenter.models import EventKind, Project, record_event
 from aicenter.templatetags.aicenter import interval_text
@@ -18,14 +19,14 @@ ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 class ScheduleKind(models.TextChoices):
-    NOW = "now", "Now"
-    ONCE = "once", "Once, later"
-    RECURRING = "recurring", "Recurring"
+    NOW = "now", _("Now")
+    ONCE = "once", _("Once, later")
+    RECURRING = "recurring", _("Recurring")
 
 
 class Overlap(models.TextChoices):
-    SKIP = "skip", "Skip the fire"
-    QUEUE = "queue", "Queue another run"
+    SKIP = "skip", _("Skip the fire")
+    QUEUE = "queue", _("Queue another run")
 
 
 class DataChoice(models.Model):
@@ -123,17 +124,19 @@ class Pipeline(DataChoice):
     @property
     def schedule_summary(self) -> str:
         if self.schedule_kind == ScheduleKind.ONCE:
-            return f"once at {self.run_at:%Y-%m-%d %H:%M} UTC"
+            return _("once at %(moment)s UTC") % {"moment": f"{self.run_at:%Y-%m-%d %H:%M}"}
         if self.schedule_kind == ScheduleKind.NOW:
-            return "run by hand"
+            return _("run by hand")
         summary = (
-            f"cron {self.cron}" if self.cron else f"every {interval_text(self.interval_minutes)}"
+            _("cron %(cron)s") % {"cron": self.cron}
+            if self.cron
+            else _("every %(interval)s") % {"interval": interval_text(self.interval_minutes)}
         )
         if self.starts_at:
-            summary += f" from {self.starts_at:%Y-%m-%d %H:%M}"
+            summary += _(" from %(moment)s") % {"moment": f"{self.starts_at:%Y-%m-%d %H:%M}"}
         if self.ends_at:
-            summary += f" until {self.ends_at:%Y-%m-%d %H:%M}"
-        return summary + " UTC" if self.starts_at or self.ends_at else summary
+            summary += _(" until %(moment)s") % {"moment": f"{self.ends_at:%Y-%m-%d %H:%M}"}
+        return summary + str(_(" UTC")) if self.starts_at or self.ends_at else summary
 
     @property
     def next_fire(self):
@@ -163,12 +166,12 @@ class Pipeline(DataChoice):
 
 
 class Status(models.TextChoices):
-    SCHEDULED = "scheduled", "Scheduled"
-    PACKAGING = "packaging", "Packaging"
-    RUNNING = "running", "Running"
-    SUCCESSFUL = "successful", "Successful"
-    FAILED = "failed", "Failed"
-    KILLED = "killed", "Killed"
+    SCHEDULED = "scheduled", _("Scheduled")
+    PACKAGING = "packaging", _("Packaging")
+    RUNNING = "running", _("Running")
+    SUCCESSFUL = "successful", _("Successful")
+    FAILED = "failed", _("Failed")
+    KILLED = "killed", _("Killed")
 
 
 ACTIVE = [Status.SCHEDULED, Status.PACKAGING, Status.RUNNING]
@@ -435,7 +438,7 @@ class Run(DataChoice):
 
     @property
     def status_label(self) -> str:
-        return "Stopping" if self.is_stopping else self.get_status_display()
+        return _("Stopping") if self.is_stopping else self.get_status_display()
 
     @property
     def execution_time(self) -> float | None:
@@ -485,9 +488,9 @@ class Artifact(models.Model):
 
 
 class Taken(models.TextChoices):
-    YES = "yes", "Taken"
-    GONE = "gone", "Not scheduled any more"
-    NO_ROOM = "no-room", "Handed back"
+    YES = "yes", _("Taken")
+    GONE = "gone", _("Not scheduled any more")
+    NO_ROOM = "no-room", _("Handed back")
 
 
 class WorkerQuerySet(models.QuerySet):

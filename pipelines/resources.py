@@ -7,6 +7,8 @@ RUN_MEMORY_GB, RUN_DISK_GB, RUN_GPUS); a run records the values it was given.
 from dataclasses import asdict, dataclass
 
 from django.conf import settings
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 GB = 1024**3
 
@@ -33,10 +35,19 @@ class Resources:
     @property
     def summary(self) -> str:
         """ "1 core, 4 GB memory, no disk cap, no GPU", for a person."""
-        cores = f"{self.cpus} core{'s' if self.cpus != 1 else ''}"
-        disk = "no disk cap" if self.disk_gb is None else f"{gigabytes(self.disk_gb)} disk"
-        gpus = {0: "no GPU", 1: "1 GPU"}.get(self.gpus, f"{self.gpus} GPUs")
-        return f"{cores}, {gigabytes(self.memory_gb)} memory, {disk}, {gpus}"
+        cores = ngettext("%(count)s core", "%(count)s cores", self.cpus) % {"count": self.cpus}
+        disk = (
+            _("no disk cap")
+            if self.disk_gb is None
+            else _("%(size)s disk") % {"size": gigabytes(self.disk_gb)}
+        )
+        gpus = (
+            _("no GPU")
+            if self.gpus == 0
+            else ngettext("%(count)s GPU", "%(count)s GPUs", self.gpus) % {"count": self.gpus}
+        )
+        memory = _("%(size)s memory") % {"size": gigabytes(self.memory_gb)}
+        return f"{cores}, {memory}, {disk}, {gpus}"
 
     @property
     def memory_bytes(self) -> int:

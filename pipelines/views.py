@@ -4,6 +4,7 @@ from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from aicenter.access import project_for
@@ -113,10 +114,10 @@ def definition_page(request, project, pipeline: Pipeline | None):
         return definition_form(request, project, pipeline, values, rows, form, status=400)
     if pipeline is None:
         pipeline = create_pipeline(project, form.cleaned_data, request.user)
-        messages.success(request, f"Pipeline {pipeline.name} created.")
+        messages.success(request, _("Pipeline %(name)s created.") % {"name": pipeline.name})
     else:
         update_pipeline(pipeline, form.cleaned_data, request.user)
-        messages.success(request, f"Pipeline {pipeline.name} changed.")
+        messages.success(request, _("Pipeline %(name)s changed.") % {"name": pipeline.name})
     return redirect(pipeline)
 
 
@@ -138,7 +139,11 @@ def again_with_changes(request, project_id: int, run_id: int):
         bound = None if "refresh" in request.GET else form
         return definition_form(request, project, run.pipeline, values, rows, bound, status, run)
     started = start_changed_run(run.pipeline, form.cleaned_data, request.user)
-    messages.success(request, f"Run #{started.id} is queued; {run.pipeline.name} stays as it was.")
+    messages.success(
+        request,
+        _("Run #%(id)s is queued; %(name)s stays as it was.")
+        % {"id": started.id, "name": run.pipeline.name},
+    )
     return redirect(started)
 
 
@@ -175,7 +180,9 @@ def pipeline_delete(request, project_id: int, pipeline_id: int):
     pipeline = pipeline_in(project, pipeline_id)
     if request.method == "POST":
         delete_pipeline(pipeline, request.user)
-        messages.success(request, f"Pipeline {pipeline.name} removed; its runs stay.")
+        messages.success(
+            request, _("Pipeline %(name)s removed; its runs stay.") % {"name": pipeline.name}
+        )
         return redirect("pipelines:list", project.id)
     context = {"project": project, "section": "pipelines", "pipeline": pipeline}
     return render(request, "pipelines/delete.html", context)
@@ -186,7 +193,7 @@ def pipeline_delete(request, project_id: int, pipeline_id: int):
 def pipeline_start(request, project_id: int, pipeline_id: int):
     project = project_for(request.user, project_id, Role.EDITOR)
     run = start_run(pipeline_in(project, pipeline_id), user=request.user)
-    messages.success(request, f"Run #{run.id} is queued.")
+    messages.success(request, _("Run #%(id)s is queued.") % {"id": run.id})
     return back_to(request, run.get_absolute_url())
 
 
@@ -201,10 +208,10 @@ def kill(request, project_id: int, run_id: int):
         context = {"project": project, "section": "pipelines", "run": run, "back": back}
         return render(request, "pipelines/kill.html", context)
     if run.is_finished:
-        messages.info(request, f"Run #{run.id} had already ended.")
+        messages.info(request, _("Run #%(id)s had already ended.") % {"id": run.id})
     else:
         run.request_kill(request.user)
-        messages.success(request, f"Run #{run.id} is being stopped.")
+        messages.success(request, _("Run #%(id)s is being stopped.") % {"id": run.id})
     return back_to(request, run.get_absolute_url())
 
 
@@ -213,7 +220,7 @@ def kill(request, project_id: int, run_id: int):
 def again(request, project_id: int, run_id: int):
     project = project_for(request.user, project_id, Role.EDITOR)
     run = run_again(run_in(project, run_id), request.user)
-    messages.success(request, f"Run #{run.id} is queued.")
+    messages.success(request, _("Run #%(id)s is queued.") % {"id": run.id})
     return back_to(request, run.get_absolute_url())
 
 

@@ -13,10 +13,18 @@ from django.template.defaultfilters import floatformat
 from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.timezone import localtime
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop, ngettext
 
 register = template.Library()
 
 MISSING = "—"
+INTERVAL_WORDS = {
+    "minutes": lambda n: ngettext("%(count)s minute", "%(count)s minutes", n),
+    "hours": lambda n: ngettext("%(count)s hour", "%(count)s hours", n),
+    "days": lambda n: ngettext("%(count)s day", "%(count)s days", n),
+    "weeks": lambda n: ngettext("%(count)s week", "%(count)s weeks", n),
+}
 MINUTES_IN = {"minutes": 1, "hours": 60, "days": 24 * 60, "weeks": 7 * 24 * 60}
 
 
@@ -38,12 +46,12 @@ def duration_text(seconds: float | None) -> str:
     if seconds is None or seconds == "":  # a template passes "" for a run that is not there
         return MISSING
     if seconds < 60:
-        return f"{seconds:g} s"
+        return _("%(seconds)s s") % {"seconds": f"{seconds:g}"}
     minutes, rest = divmod(round(seconds), 60)
     if minutes < 60:
-        return f"{minutes} min {rest} s"
+        return _("%(minutes)s min %(seconds)s s") % {"minutes": minutes, "seconds": rest}
     hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes} min"
+    return _("%(hours)s h %(minutes)s min") % {"hours": hours, "minutes": minutes}
 
 
 def in_largest_unit(minutes: int) -> tuple[int, str]:
@@ -58,7 +66,7 @@ def in_largest_unit(minutes: int) -> tuple[int, str]:
 def interval_text(minutes: int) -> str:
     """360 -> "6 hours", 1440 -> "1 day", 90 -> "90 minutes"."""
     count, unit = in_largest_unit(minutes)
-    return f"1 {unit.removesuffix('s')}" if count == 1 else f"{count} {unit}"
+    return INTERVAL_WORDS[unit](count) % {"count": count}
 
 
 @register.filter(name="when")
@@ -76,13 +84,21 @@ def when_html(moment: datetime | None) -> str:
 
 
 NETWORK_GIVEN = {
-    "gate": "HTTPS to the internet, through the network gate",
-    "host": "the host's",
-    "off": "asked for, not given (RUN_NETWORK=off)",
+    "gate": gettext_noop("HTTPS to the internet, through the network gate"),
+    "host": gettext_noop("the host's"),
+    "off": gettext_noop("asked for, not given (RUN_NETWORK=off)"),
 }
 
 
 @register.filter(name="network")
 def network_text(asked: bool) -> str:
     """What a pipeline's runs get when they ask for the network, on this service."""
-    return NETWORK_GIVEN[settings.RUN_NETWORK] if asked else "none"
+    return _(NETWORK_GIVEN[settings.RUN_NETWORK]) if asked else _("none")
+
+
+@register.filter(name="pipeline_type")
+def pipeline_type_text(kind: str) -> str:
+    """A pipeline type a package supports, "training", in the reader's words."""
+    from packages.contract import PipelineType  # packages' models load after this library
+
+    return str(PipelineType(kind).label).lower() if kind in PipelineType.values else kind

@@ -9,6 +9,7 @@ PUBLIC = {
     "login",
     "logout",
     "healthz",
+    "set_language",
     "favicon",
     "store-download",
     "openapi-json",
