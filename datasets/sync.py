@@ -24,7 +24,9 @@ def compare_folder(dataset: Dataset, folder: str, listed: dict[str, str]) -> Com
     stored = dict(dataset.files_under(folder).values_list("path", "sha256"))
     held, named = [], set()
     for path, sha256 in listed.items():
-        full = stored_form(join(folder, path))
+        full = join(folder, path)
+        if full not in stored:  # a stored path is in its normal form already
+            full = stored_form(full)
         named.add(full)
         if full is not None and stored.get(full) == sha256.lower():
             held.append(path)
