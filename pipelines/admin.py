@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from pipelines.models import Artifact, LogLine, Pipeline, Run, Worker
+from pipelines.models import Artifact, LogLine, Metric, MetricPoint, Pipeline, Run, Worker
 
 
 @admin.register(Pipeline)
@@ -36,6 +36,19 @@ class LogLineAdmin(admin.ModelAdmin):
 @admin.register(Artifact)
 class ArtifactAdmin(admin.ModelAdmin):
     list_display = ["path", "run", "size"]
+    raw_id_fields = ["run"]
+
+
+@admin.register(Metric)
+class MetricAdmin(admin.ModelAdmin):
+    list_display = ["name", "run", "count", "last", "min", "max"]
+    search_fields = ["name"]
+    raw_id_fields = ["run"]
+
+
+@admin.register(MetricPoint)
+class MetricPointAdmin(admin.ModelAdmin):
+    list_display = ["run", "name", "step", "value", "time"]
     raw_id_fields = ["run"]
 
 

@@ -34,6 +34,7 @@ logger = logging.getLogger(__name__)
 MAX_LINE_BYTES = 64 * 1024
 READ_PER_TICK = 512 * 1024
 # At the end of the run, what is left of the file is read for this long at most.
+FINISH_ATTEMPTS = 3  # database failures in a row before the end's reading gives up
 FINISH_SECONDS = 30.0
 MAX_NAMES = 1000
 MAX_STEP = 2**62
@@ -202,11 +203,20 @@ class RunMetrics:
 
     def finish(self) -> None:
         """What the ended run left in the file, for FINISH_SECONDS at most."""
-        deadline, stored = time.monotonic() + FINISH_SECONDS, True
-        while not (self.stopped or self.file.at_end) and time.monotonic() < deadline and stored:
-            stored = self.tick()
+        deadline, failures = time.monotonic() + FINISH_SECONDS, 0
+        while (
+            not (self.stopped or self.file.at_end)
+            and time.monotonic() < deadline
+            and failures < FINISH_ATTEMPTS
+        ):
+            if self.tick():
+                failures = 0
+            else:  # a busy database (SQLite's lock under load) often answers a moment later
+                failures += 1
+                time.sleep(failures)
         if not (self.stopped or self.file.at_end):
-            why = "it is too long" if stored else "the database could not be used"
+            busy = failures >= FINISH_ATTEMPTS
+            why = "the database could not be used" if busy else "it is too long"
             self.log.system(f"The metrics file was not read to its end: {why}.")
         self._safely(lambda: self._read(self.file.last_line()))
         if self.file.refused:
