@@ -120,30 +120,34 @@ def materialise(files: list[tuple[str, str]], target: Path) -> None:
     for _ in range(FETCH_ATTEMPTS):
         if not lacking or not fetch_into_cache({sha256 for _, sha256 in lacking}):
             break
-        lacking = link_from_cache(lacking, target)
+        lacking = link_from_cache(lacking, target, just_fetched=True)
     fetch_into_place(lacking, target)
 
 
-def link_from_cache(files: list[tuple[str, str]], target: Path) -> list[tuple[str, str]]:
-    """Link each file whose content is cached; the files whose content is not."""
+def link_from_cache(
+    files: list[tuple[str, str]], target: Path, just_fetched: bool = False
+) -> list[tuple[str, str]]:
+    """Link each file whose content is cached; the files whose content is not. A blob just
+    fetched already bears the time of its last use."""
     lacking = []
     for path, sha256 in files:
         try:
-            place(cached_file(sha256), os.path.join(target, path))
+            place(cached_file(sha256), os.path.join(target, path), touch=not just_fetched)
         except FileNotFoundError:
             lacking.append((path, sha256))
     return lacking
 
 
-def place(source: str, destination: str) -> None:
+def place(source: str, destination: str, touch: bool = True) -> None:
     try:
         os.link(source, destination)
     except FileNotFoundError:
         raise
     except OSError:
         shutil.copyfile(source, destination)
-    with contextlib.suppress(FileNotFoundError):
-        os.utime(source)  # its last use, which eviction goes by
+    if touch:
+        with contextlib.suppress(FileNotFoundError):
+            os.utime(source)  # its last use, which eviction goes by
 
 
 def fetch_into_cache(contents: set[str]) -> bool:
@@ -152,11 +156,9 @@ def fetch_into_cache(contents: set[str]) -> bool:
     with room_in_cache(size_of(contents)) as fits:
         if not fits:
             return False
-        get_store().get_many([(Blob.key_for(sha256), cache_path(sha256)) for sha256 in contents])
-        for sha256 in contents:
-            # Read-only, so code that writes to a linked file cannot change the cache.
-            with contextlib.suppress(FileNotFoundError):
-                cache_path(sha256).chmod(0o444)
+        # Read-only, so code that writes to a linked file cannot change the cache.
+        pairs = [(Blob.key_for(sha256), cache_path(sha256)) for sha256 in contents]
+        get_store().get_many(pairs, read_only=True)
     return True
 
 

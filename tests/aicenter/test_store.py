@@ -363,6 +363,19 @@ def test_put_many_open_stores_the_first_size_bytes_of_each_open_file(store, tmp_
         assert store.get_bytes(f"open/{name}") == content
 
 
+def test_get_many_writes_read_only_files_when_asked_and_leaves_no_temporary_file(store, tmp_path):
+    store.put_bytes("a/one", b"1")
+    store.put_bytes("a/two", b"22")
+
+    store.get_many([("a/one", tmp_path / "ro" / "one")], read_only=True)
+    store.get_many([("a/two", tmp_path / "rw" / "deep" / "two")])
+
+    assert (tmp_path / "ro" / "one").read_bytes() == b"1"
+    assert (tmp_path / "ro" / "one").stat().st_mode & 0o222 == 0
+    assert (tmp_path / "rw" / "deep" / "two").stat().st_mode & 0o200
+    assert sorted(path.name for path in tmp_path.rglob("*") if path.is_file()) == ["one", "two"]
+
+
 def test_get_many_of_a_missing_key_raises_object_missing(store, tmp_path):
     store.put_bytes("here", b"x")
 

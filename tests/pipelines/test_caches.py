@@ -125,9 +125,9 @@ class EvictingNeighbour(LocalStore):
         super().__init__(root)
         self.times = times
 
-    def get_many(self, items) -> None:
+    def get_many(self, items, read_only: bool = False) -> None:
         items = list(items)
-        super().get_many(items)
+        super().get_many(items, read_only)
         if self.times > 0:
             self.times -= 1
             for _, path in items:
