@@ -112,7 +112,6 @@ def data_curves(bench: Bench, sizes: list[int], where: str) -> list[Curve]:
         for name, point in points.items():
             made[name].points.append(point)
         shutil.rmtree(folder)
-        forget_data(project, keep=quiet)
     return list(made.values())
 
 
@@ -186,6 +185,8 @@ def forget_data(project, keep) -> None:
     from aicenter.store import get_store
     from datasets.models import BATCH, Blob, Dataset, DatasetFile, Snapshot
 
+    # Without its row a blob is put again, over its old object: deleting the objects
+    # would cost minutes.
     others = DatasetFile.objects.filter(dataset__project=project).exclude(dataset=keep)
     doomed = set(others.values_list("sha256", flat=True))
     doomed -= set(keep.files.values_list("sha256", flat=True))
@@ -195,11 +196,7 @@ def forget_data(project, keep) -> None:
     for batch in itertools.batched(doomed, BATCH):
         Blob.objects.filter(sha256__in=batch).delete()
     if settings.STORE["kind"] == "s3":
-        # Without its row a blob is put again, over the old object: deleting costs minutes.
         get_store().delete_prefix("plain/")
-        return
-    for sha256 in doomed:
-        get_store().delete(Blob.key_for(sha256))
 
 
 def listing_points(bench: Bench, project, dataset, quiet, size: int) -> dict[str, Point]:

@@ -55,6 +55,17 @@ def test_the_blob_cache_drops_the_least_recently_used_until_it_fits(settings):
     assert names_left() == {"c", "d"}
 
 
+def test_blobs_of_the_older_two_level_layout_leave_the_cache_at_its_next_trim(settings):
+    kept = cached("b" * 64, 100, 10)
+    older = Path(settings.WORKER_DIR) / "blobs" / "aa" / "aa" / ("a" * 64)
+    older.parent.mkdir(parents=True)
+    older.write_bytes(b"x" * 100)
+
+    assert trim_blob_cache() == 100
+    assert kept.exists()
+    assert not older.parent.exists()
+
+
 def test_a_blob_cache_within_its_cap_is_left_whole(settings):
     for letter in "abc":
         cached(letter * 64, 100, 10)
