@@ -107,36 +107,24 @@ def cached_file(sha256: str) -> str:
     return os.path.join(settings.WORKER_DIR, "blobs", sha256[:2], sha256)
 
 
-# A blob can vanish from the cache between fetching and linking (another run on this host
-# evicted it); after this many fetches, or when it cannot fit in the cache at all, what is
-# still lacking comes straight from the store into the workspace.
-FETCH_ATTEMPTS = 3
-
-
 def materialise(files: list[tuple[str, str]], target: Path) -> None:
-    """Hard-link each file from the blob cache, fetching what the cache lacks concurrently.
+    """Hard-link each file from the blob cache; fetch what the cache lacks concurrently.
 
     Linking is tried first: a warm cache then costs one link per file and nothing else.
     """
     for folder in {os.path.dirname(path) for path, _ in files}:
         (target / folder).mkdir(parents=True, exist_ok=True)
     lacking = link_from_cache(files, target)
-    for _ in range(FETCH_ATTEMPTS):
-        if not lacking or not fetch_into_cache({sha256 for _, sha256 in lacking}):
-            break
-        lacking = link_from_cache(lacking, target, just_fetched=True)
-    fetch_into_place(lacking, target)
+    if lacking:
+        fetch_lacking(lacking, target)
 
 
-def link_from_cache(
-    files: list[tuple[str, str]], target: Path, just_fetched: bool = False
-) -> list[tuple[str, str]]:
-    """Link each file whose content is cached; the files whose content is not. A blob just
-    fetched already bears the time of its last use."""
+def link_from_cache(files: list[tuple[str, str]], target: Path) -> list[tuple[str, str]]:
+    """Link each file whose content is cached; the files whose content is not."""
     lacking = []
     for path, sha256 in files:
         try:
-            place(cached_file(sha256), os.path.join(target, path), touch=not just_fetched)
+            place(cached_file(sha256), os.path.join(target, path))
         except FileNotFoundError:
             lacking.append((path, sha256))
     return lacking
@@ -154,16 +142,37 @@ def place(source: str, destination: str, touch: bool = True) -> None:
             os.utime(source)  # its last use, which eviction goes by
 
 
-def fetch_into_cache(contents: set[str]) -> bool:
-    """Fetch after making room, so the cache stays within its cap as it fills; False, and
-    nothing fetched, for contents larger than the whole cache."""
-    with room_in_cache(size_of(contents)) as fits:
+def fetch_lacking(files: list[tuple[str, str]], target: Path) -> None:
+    """Each content fetched once, straight to the first file that holds it, then linked into
+    the cache from there, and to the other files that hold it.
+
+    A fetched file enters the cache whole, by a link: a temporary file renamed into the cache
+    and a second link out of it made cold staging 1.2-1.35 times plain copies. Fetching after
+    making room keeps the cache within its cap as it fills; contents larger than the whole
+    cache come straight from the store, file by file."""
+    firsts: dict[str, str] = {}
+    for path, sha256 in files:
+        firsts.setdefault(sha256, path)
+    with room_in_cache(size_of(set(firsts))) as fits:
         if not fits:
-            return False
+            fetch_into_place(files, target)
+            return
         # Read-only, so code that writes to a linked file cannot change the cache.
-        pairs = [(Blob.key_for(sha256), cache_path(sha256)) for sha256 in contents]
-        get_store().get_many(pairs, read_only=True)
-    return True
+        fetched = [(Blob.key_for(sha256), target / path) for sha256, path in firsts.items()]
+        get_store().get_many(fetched, read_only=True, in_place=True)
+        keep_in_cache(target, firsts)
+    for path, sha256 in files:
+        if firsts[sha256] != path:
+            place(os.path.join(target, firsts[sha256]), os.path.join(target, path), touch=False)
+
+
+def keep_in_cache(target: Path, firsts: dict[str, str]) -> None:
+    for folder in {os.path.dirname(cached_file(sha256)) for sha256 in firsts}:
+        os.makedirs(folder, exist_ok=True)
+    for sha256, path in firsts.items():
+        # Cached meanwhile by another run on this host: the same bytes, either serves.
+        with contextlib.suppress(FileExistsError):
+            os.link(os.path.join(target, path), cached_file(sha256))
 
 
 def size_of(contents: set[str]) -> int:
