@@ -51,7 +51,9 @@ def arguments(argv: list[str]) -> argparse.Namespace:
         "--paths", nargs="+", choices=CURVE_GROUPS, help="curves to draw (all but a quick burst)"
     )
     parser.add_argument(
-        "--large", action="store_true", help="curves on SeaweedFS too, up to the largest size"
+        "--large",
+        action="store_true",
+        help="data curves at 1,000 / 10,000 / 100,000 files, on SeaweedFS too",
     )
     options = parser.parse_args(argv)
     if options.stores is None:

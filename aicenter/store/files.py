@@ -66,6 +66,16 @@ def _opener(read_only: bool) -> Callable[[str, int], int]:
     return lambda path, flags: os.open(path, flags, 0o444 if read_only else 0o666)
 
 
+def _created(path: Path, read_only: bool = False) -> BinaryIO:
+    """A new file at `path`. One found there is replaced, never written through: it may be a
+    link to bytes shared with others."""
+    try:
+        return open(path, "xb", opener=_opener(read_only))  # noqa: SIM115 - the caller closes it
+    except FileExistsError:
+        path.unlink()
+        return open(path, "xb", opener=_opener(read_only))  # noqa: SIM115
+
+
 def _make_folders(paths: Iterable[Path]) -> None:
     """Each distinct parent folder made once, before many files are written into them."""
     for folder in {path.parent for path in paths}:
@@ -79,7 +89,7 @@ def _fetch_copy(source: BinaryIO, target: Path, read_only: bool, in_place: bool)
     files cost 1.35-1.9 times plain copies with a folder check before and after each file,
     a chmod and a cleanup)."""
     if in_place:
-        with source, open(target, "xb", opener=_opener(read_only)) as out:
+        with source, _created(target, read_only) as out:
             _send(source.fileno(), out.fileno(), os.fstat(source.fileno()).st_size)
         return
     temp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.part")

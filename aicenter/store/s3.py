@@ -19,8 +19,8 @@ from s3transfer.exceptions import RetriesExceededError, S3DownloadFailedError, S
 
 from aicenter.store.base import CHUNK, ObjectMissing, ObjectStore, OpenFile, StoredObject
 from aicenter.store.files import (
+    _created,
     _make_folders,
-    _opener,
     _run_all,
     _wait_all,
     _write_atomically,
@@ -330,7 +330,7 @@ class S3Store(ObjectStore):
         with _missing_as(key):
             body = self._client.get_object(Bucket=self.bucket, Key=self._full(key))["Body"]
         if in_place:
-            with open(path, "xb", opener=_opener(read_only)) as out:
+            with _created(path, read_only) as out:
                 _copy_body(body, out)
             return
         temp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.part")

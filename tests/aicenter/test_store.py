@@ -377,6 +377,19 @@ def test_get_many_writes_read_only_files_when_asked_and_leaves_no_temporary_file
     assert sorted(path.name for path in written if path.is_file()) == ["one", "two"]
 
 
+def test_get_many_in_place_replaces_a_file_found_there_without_writing_through_it(store, tmp_path):
+    store.put_bytes("a/new", b"new")
+    shared = tmp_path / "shared"
+    shared.write_bytes(b"shared bytes")
+    (tmp_path / "out").mkdir()
+    os.link(shared, tmp_path / "out" / "new")
+
+    store.get_many([("a/new", tmp_path / "out" / "new")], read_only=True, in_place=True)
+
+    assert (tmp_path / "out" / "new").read_bytes() == b"new"
+    assert shared.read_bytes() == b"shared bytes"
+
+
 def test_get_many_of_a_missing_key_raises_object_missing(store, tmp_path):
     store.put_bytes("here", b"x")
 
