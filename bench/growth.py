@@ -87,6 +87,7 @@ class Curve:
         ]
         figures = {"path": self.path, "unit": self.unit, "baseline": self.baseline}
         verdict = {"target": TARGET_TEXT[self.target], "exponent": self.exponent, "met": self.met}
+        verdict["overhead_per_unit"] = self.overheads
         return figures | verdict | {"points": points}
 
 
