@@ -9,6 +9,7 @@ from pathlib import Path
 from bench.growth import RATIO_LIMIT, Curve
 
 WIDTH, HEIGHT = 960, 560
+TICKS = [0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500]
 LEFT, RIGHT, TOP, BOTTOM = 70, 330, 30, 60
 COLOURS = [
     "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
@@ -22,8 +23,8 @@ def svg(curves: list[Curve]) -> str:
     ratios = [point.ratio for curve in curves for point in curve.points]
     low, high = math.floor(math.log10(min(sizes))), math.ceil(math.log10(max(sizes)))
     # Ratios span two decades (a page against a quiet one, an upload against a copy): log scale.
-    bottom_ratio = min(0.5, min(ratios))
-    top = max(2.0, max(ratios))
+    bottom_ratio = max([tick for tick in TICKS if tick <= min(0.5, *ratios)], default=TICKS[0])
+    top = min([tick for tick in TICKS if tick >= max(2.0, *ratios)], default=max(ratios))
     span = math.log10(top) - math.log10(bottom_ratio)
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
 
@@ -61,9 +62,6 @@ def svg(curves: list[Curve]) -> str:
     return "\n".join(parts) + "\n"
 
 
-TICKS = [0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500]
-
-
 def axes(low: int, high: int, ratios: tuple[float, float], x, y) -> list[str]:
     least, top = ratios
     left, right, bottom = x(10**low), x(10**high), y(least)
@@ -73,7 +71,8 @@ def axes(low: int, high: int, ratios: tuple[float, float], x, y) -> list[str]:
         f'<line x1="{left}" y1="{y(1):.1f}" x2="{right}" y2="{y(1):.1f}" stroke="#999"/>',
         f'<line x1="{left}" y1="{y(RATIO_LIMIT):.1f}" x2="{right}" y2="{y(RATIO_LIMIT):.1f}" '
         'stroke="#d62728" stroke-dasharray="4 4"/>',
-        f'<text x="{right - 90}" y="{y(RATIO_LIMIT) - 4:.1f}" fill="#d62728">target 1.2x</text>',
+        f'<text x="{right - 130}" y="{y(RATIO_LIMIT) - 4:.1f}" fill="#d62728">'
+        "data target 1.2x</text>",
         f'<text x="{(left + right) / 2 - 90}" y="{bottom + 40}">size (files, runs, lines)</text>',
         f'<text x="15" y="{y(1):.1f}" transform="rotate(-90 15 {y(1):.1f})">'
         "ratio to baseline</text>",
