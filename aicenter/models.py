@@ -176,7 +176,12 @@ class Event(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["project", "kind", "-created_at"])]
+        # The activity page reads a project's newest events: without the second index SQLite
+        # sorted every event of the project for each page (185 ms at 100,000 events).
+        indexes = [
+            models.Index(fields=["project", "kind", "-created_at"]),
+            models.Index(fields=["project", "-created_at", "-id"]),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.message[:60]}"

@@ -19,10 +19,11 @@ FOREIGN_VARIABLES = [
 ]
 
 
-def start_django(folder: Path) -> None:
+def start_django(folder: Path, broker: str = "orm") -> None:
     """Settings on a fresh data folder (SQLite, local store), migrated; never the developer's."""
     for name in FOREIGN_VARIABLES:
         os.environ.pop(name, None)
+    os.environ["Q_BROKER"] = broker
     os.environ.update(
         {
             "DJANGO_SETTINGS_MODULE": "aicenter.settings",
@@ -36,6 +37,17 @@ def start_django(folder: Path) -> None:
 
     django.setup()
     call_command("migrate", verbosity=0)
+
+
+def redis_broker(url: str) -> str:
+    """`url`, emptied of tasks a former run left, if Redis answers there; else the ORM broker."""
+    import redis
+
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=1).flushdb()
+    except redis.exceptions.ConnectionError:
+        return "orm"
+    return url
 
 
 @dataclass

@@ -270,7 +270,13 @@ class Run(DataChoice):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["status", "heartbeat_at"])]
+        # A run's page lists its pipeline's newest other runs: by the pipeline's index alone,
+        # SQLite sorted all of them for each page (the page took 15 ms at 1,000 runs, 33 at
+        # 100,000).
+        indexes = [
+            models.Index(fields=["status", "heartbeat_at"]),
+            models.Index(fields=["pipeline", "-created_at", "-id"]),
+        ]
 
     def __str__(self) -> str:
         return f"Run {self.id} of {self.pipeline_name}"

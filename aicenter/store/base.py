@@ -69,7 +69,12 @@ class ObjectStore(ABC):
     def put_many_open(self, items: Iterable[tuple[OpenFile, str]]) -> None: ...
 
     @abstractmethod
-    def get_many(self, items: Iterable[tuple[str, Path]]) -> None: ...
+    def get_many(
+        self, items: Iterable[tuple[str, Path]], read_only: bool = False, in_place: bool = False
+    ) -> None:
+        """Each key's object at its path, many at once; `read_only` files made so. A file
+        appears whole at its path, unless `in_place`: written there directly, for a caller
+        whose paths nothing reads before this returns."""
 
     @abstractmethod
     def download_url(self, key: str, filename: str) -> str: ...

@@ -18,6 +18,8 @@ from aicenter.store.base import CHUNK, ObjectMissing, ObjectStore, OpenFile, Sto
 from aicenter.store.files import (
     _copy_file,
     _copy_open,
+    _fetch_copy,
+    _make_folders,
     _run_all,
     _temp_beside,
     _write_atomically,
@@ -173,9 +175,14 @@ class LocalStore(ObjectStore):
     def _put_open(self, source: OpenFile, key: str) -> None:
         _copy_open(source, self._path(key), self._temp())
 
-    def get_many(self, items: Iterable[tuple[str, Path]]) -> None:
+    def get_many(
+        self, items: Iterable[tuple[str, Path]], read_only: bool = False, in_place: bool = False
+    ) -> None:
         pairs = [(check_key(key), Path(path)) for key, path in items]
-        _run_all(self.get_file, pairs)
+        _make_folders(path for _, path in pairs)
+        _run_all(
+            lambda key, path: _fetch_copy(self.open_file(key), path, read_only, in_place), pairs
+        )
 
     def download_url(self, key: str, filename: str) -> str:
         return reverse("store-download", args=[download_token(check_key(key), filename)])

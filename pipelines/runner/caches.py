@@ -52,11 +52,19 @@ def blob_cache() -> Path:
 
 def cached_blobs() -> list[Entry]:
     """Every cached blob; staging sets a blob's modification time when it links it."""
+    drop_older_layout()
     return [
         Entry(Path(entry.path), found.st_size, found.st_mtime)
-        for entry in files_below(blob_cache(), depth=2)
+        for entry in files_below(blob_cache(), depth=1)
         if (found := lstat_or_none(entry)) is not None
     ]
+
+
+def drop_older_layout() -> None:
+    """Blobs cached under two levels of folders (blobs/ab/cd/<hash>), as before, are never
+    linked again: their folders go, and staging fetches such a content once more."""
+    for entry in folders_below(blob_cache(), depth=1):
+        shutil.rmtree(entry.path, ignore_errors=True)
 
 
 def files_below(folder: Path, depth: int) -> Iterator[os.DirEntry]:
@@ -69,6 +77,16 @@ def files_below(folder: Path, depth: int) -> Iterator[os.DirEntry]:
             yield from files_below(Path(entry.path), depth - 1)
         elif entry.is_file(follow_symlinks=False) and depth == 0:
             yield entry
+
+
+def folders_below(folder: Path, depth: int) -> Iterator[os.DirEntry]:
+    try:
+        entries = list(os.scandir(folder))
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    for entry in entries:
+        if entry.is_dir(follow_symlinks=False):
+            yield from folders_below(Path(entry.path), depth - 1) if depth > 0 else [entry]
 
 
 def lstat_or_none(entry: os.DirEntry) -> os.stat_result | None:

@@ -101,29 +101,24 @@ def cache_path(sha256: str) -> Path:
 
 
 def cached_file(sha256: str) -> str:
-    """Where the worker's blob cache keeps a content; a str, as staging asks once per file."""
-    return os.path.join(settings.WORKER_DIR, "blobs", sha256[:2], sha256[2:4], sha256)
+    """Where the worker's blob cache keeps a content; a str, as staging asks once per file.
 
-
-# A blob can vanish from the cache between fetching and linking (another run on this host
-# evicted it); after this many fetches, or when it cannot fit in the cache at all, what is
-# still lacking comes straight from the store into the workspace.
-FETCH_ATTEMPTS = 3
+    One level of 256 folders: a second level (a folder per 65,536th of the hashes) made
+    filling the cache with a thousand small files cost a folder each, 1.9 times plain
+    copies; one level costs as much as the copies, and keeps each folder small."""
+    return os.path.join(settings.WORKER_DIR, "blobs", sha256[:2], sha256)
 
 
 def materialise(files: list[tuple[str, str]], target: Path) -> None:
-    """Hard-link each file from the blob cache, fetching what the cache lacks concurrently.
+    """Hard-link each file from the blob cache; fetch what the cache lacks concurrently.
 
     Linking is tried first: a warm cache then costs one link per file and nothing else.
     """
     for folder in {os.path.dirname(path) for path, _ in files}:
         (target / folder).mkdir(parents=True, exist_ok=True)
     lacking = link_from_cache(files, target)
-    for _ in range(FETCH_ATTEMPTS):
-        if not lacking or not fetch_into_cache({sha256 for _, sha256 in lacking}):
-            break
-        lacking = link_from_cache(lacking, target)
-    fetch_into_place(lacking, target)
+    if lacking:
+        fetch_lacking(lacking, target)
 
 
 def link_from_cache(files: list[tuple[str, str]], target: Path) -> list[tuple[str, str]]:
@@ -137,29 +132,49 @@ def link_from_cache(files: list[tuple[str, str]], target: Path) -> list[tuple[st
     return lacking
 
 
-def place(source: str, destination: str) -> None:
+def place(source: str, destination: str, touch: bool = True) -> None:
     try:
         os.link(source, destination)
     except FileNotFoundError:
         raise
     except OSError:
         shutil.copyfile(source, destination)
-    with contextlib.suppress(FileNotFoundError):
-        os.utime(source)  # its last use, which eviction goes by
+    if touch:
+        with contextlib.suppress(FileNotFoundError):
+            os.utime(source)  # its last use, which eviction goes by
 
 
-def fetch_into_cache(contents: set[str]) -> bool:
-    """Fetch after making room, so the cache stays within its cap as it fills; False, and
-    nothing fetched, for contents larger than the whole cache."""
-    with room_in_cache(size_of(contents)) as fits:
+def fetch_lacking(files: list[tuple[str, str]], target: Path) -> None:
+    """Each content fetched once, straight to the first file that holds it, then linked into
+    the cache from there, and to the other files that hold it.
+
+    A fetched file enters the cache whole, by a link: a temporary file renamed into the cache
+    and a second link out of it made cold staging 1.2-1.35 times plain copies. Fetching after
+    making room keeps the cache within its cap as it fills; contents larger than the whole
+    cache come straight from the store, file by file."""
+    firsts: dict[str, str] = {}
+    for path, sha256 in files:
+        firsts.setdefault(sha256, path)
+    with room_in_cache(size_of(set(firsts))) as fits:
         if not fits:
-            return False
-        get_store().get_many([(Blob.key_for(sha256), cache_path(sha256)) for sha256 in contents])
-        for sha256 in contents:
-            # Read-only, so code that writes to a linked file cannot change the cache.
-            with contextlib.suppress(FileNotFoundError):
-                cache_path(sha256).chmod(0o444)
-    return True
+            fetch_into_place(files, target)
+            return
+        # Read-only, so code that writes to a linked file cannot change the cache.
+        fetched = [(Blob.key_for(sha256), target / path) for sha256, path in firsts.items()]
+        get_store().get_many(fetched, read_only=True, in_place=True)
+        keep_in_cache(target, firsts)
+    for path, sha256 in files:
+        if firsts[sha256] != path:
+            place(os.path.join(target, firsts[sha256]), os.path.join(target, path), touch=False)
+
+
+def keep_in_cache(target: Path, firsts: dict[str, str]) -> None:
+    for folder in {os.path.dirname(cached_file(sha256)) for sha256 in firsts}:
+        os.makedirs(folder, exist_ok=True)
+    for sha256, path in firsts.items():
+        # Cached meanwhile by another run on this host: the same bytes, either serves.
+        with contextlib.suppress(FileExistsError):
+            os.link(os.path.join(target, path), cached_file(sha256))
 
 
 def size_of(contents: set[str]) -> int:

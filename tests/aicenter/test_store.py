@@ -363,6 +363,33 @@ def test_put_many_open_stores_the_first_size_bytes_of_each_open_file(store, tmp_
         assert store.get_bytes(f"open/{name}") == content
 
 
+def test_get_many_writes_read_only_files_when_asked_and_leaves_no_temporary_file(store, tmp_path):
+    store.put_bytes("a/one", b"1")
+    store.put_bytes("a/two", b"22")
+
+    store.get_many([("a/one", tmp_path / "ro" / "one")], read_only=True)
+    store.get_many([("a/two", tmp_path / "rw" / "deep" / "two")])
+
+    assert (tmp_path / "ro" / "one").read_bytes() == b"1"
+    assert (tmp_path / "ro" / "one").stat().st_mode & 0o222 == 0
+    assert (tmp_path / "rw" / "deep" / "two").stat().st_mode & 0o200
+    written = [*(tmp_path / "ro").rglob("*"), *(tmp_path / "rw").rglob("*")]
+    assert sorted(path.name for path in written if path.is_file()) == ["one", "two"]
+
+
+def test_get_many_in_place_replaces_a_file_found_there_without_writing_through_it(store, tmp_path):
+    store.put_bytes("a/new", b"new")
+    shared = tmp_path / "shared"
+    shared.write_bytes(b"shared bytes")
+    (tmp_path / "out").mkdir()
+    os.link(shared, tmp_path / "out" / "new")
+
+    store.get_many([("a/new", tmp_path / "out" / "new")], read_only=True, in_place=True)
+
+    assert (tmp_path / "out" / "new").read_bytes() == b"new"
+    assert shared.read_bytes() == b"shared bytes"
+
+
 def test_get_many_of_a_missing_key_raises_object_missing(store, tmp_path):
     store.put_bytes("here", b"x")
 

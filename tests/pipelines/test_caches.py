@@ -55,6 +55,17 @@ def test_the_blob_cache_drops_the_least_recently_used_until_it_fits(settings):
     assert names_left() == {"c", "d"}
 
 
+def test_blobs_of_the_older_two_level_layout_leave_the_cache_at_its_next_trim(settings):
+    kept = cached("b" * 64, 100, 10)
+    older = Path(settings.WORKER_DIR) / "blobs" / "aa" / "aa" / ("a" * 64)
+    older.parent.mkdir(parents=True)
+    older.write_bytes(b"x" * 100)
+
+    assert trim_blob_cache() == 100
+    assert kept.exists()
+    assert not older.parent.exists()
+
+
 def test_a_blob_cache_within_its_cap_is_left_whole(settings):
     for letter in "abc":
         cached(letter * 64, 100, 10)
@@ -117,38 +128,65 @@ def test_the_cache_stays_within_its_cap_as_staging_fills_it(project, settings, t
         ).read_bytes() == f"dataset number {number}".encode()
 
 
-class EvictingNeighbour(LocalStore):
-    """The store, beside another run on the same host that evicts each blob as soon as it
-    lands in the cache, `times` times."""
+class Neighbour(LocalStore):
+    """The store, recording what it was asked for, beside another run on the same host that
+    caches each content it fetches just before this one does."""
 
-    def __init__(self, root: Path, times: int) -> None:
+    def __init__(self, root: Path) -> None:
         super().__init__(root)
-        self.times = times
+        self.asked: list[str] = []
 
-    def get_many(self, items) -> None:
+    def get_many(self, items, read_only: bool = False, in_place: bool = False) -> None:
         items = list(items)
-        super().get_many(items)
-        if self.times > 0:
-            self.times -= 1
-            for _, path in items:
-                if "blobs" in Path(path).parts:
-                    Path(path).unlink()
+        self.asked += [key for key, _ in items]
+        super().get_many(items, read_only, in_place)
+        for key, _ in items:
+            blob = cache_path(key.rsplit("/", 1)[-1])
+            blob.parent.mkdir(parents=True, exist_ok=True)
+            super().get_many([(key, blob)], read_only=True)
 
 
-@pytest.mark.parametrize("times", [1, 99])
-def test_staging_fetches_again_a_blob_that_vanished_before_it_was_linked(
-    project, isolated_store, monkeypatch, tmp_path, times
-):
+@pytest.fixture
+def neighbour(isolated_store, monkeypatch) -> Neighbour:
     if isolated_store["kind"] != "local":
         pytest.skip("The neighbour is a local store.")
-    data = dataset_with(project, "d", {"a.csv": b"first", "sub/b.csv": b"second"})
-    neighbour = EvictingNeighbour(Path(isolated_store["root"]), times)
-    monkeypatch.setattr(stage, "get_store", lambda: neighbour)
+    found = Neighbour(Path(isolated_store["root"]))
+    monkeypatch.setattr(stage, "get_store", lambda: found)
+    return found
+
+
+def test_cold_staging_fetches_each_content_once_and_links_it_into_the_cache(
+    project, isolated_store, monkeypatch, tmp_path
+):
+    if isolated_store["kind"] != "local":
+        pytest.skip("Counts the local store's fetches.")
+    store = LocalStore(Path(isolated_store["root"]))
+    asked = []
+    monkeypatch.setattr(store, "get_many", lambda items, **options: asked.extend(items) or
+                        LocalStore.get_many(store, items, **options))  # fmt: skip
+    monkeypatch.setattr(stage, "get_store", lambda: store)
+    data = dataset_with(project, "d", {"a.csv": b"same", "sub/copy.csv": b"same", "b.csv": b"b"})
+
     stage_folder(data, "", tmp_path / "run")
+
+    assert len(asked) == 2
+    for path, content in [("a.csv", b"same"), ("sub/copy.csv", b"same"), ("b.csv", b"b")]:
+        staged = tmp_path / "run" / path
+        assert staged.read_bytes() == content
+        assert staged.stat().st_mode & 0o777 == 0o444
+        assert staged.stat().st_ino == cache_path(data.files.get(path=path).sha256_id).stat().st_ino
+    assert not list((tmp_path / "run").rglob(".*"))
+
+
+def test_a_content_another_run_cached_meanwhile_still_stages_whole(project, neighbour, tmp_path):
+    data = dataset_with(project, "d", {"a.csv": b"first", "sub/b.csv": b"second"})
+
+    stage_folder(data, "", tmp_path / "run")
+
     assert (tmp_path / "run" / "a.csv").read_bytes() == b"first"
     assert (tmp_path / "run" / "sub" / "b.csv").read_bytes() == b"second"
-    # Fetched again into the cache; or, when it kept vanishing, straight into the workspace.
-    assert len(cached_blobs()) == (2 if times == 1 else 0)
+    assert len(neighbour.asked) == 2
+    assert len(cached_blobs()) == 2
 
 
 def environment(name: str, size: int, used_seconds_ago: float) -> Path:
