@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
         ("aicenter", "0003_event_newest_first"),
         ("datasets", "0001_initial"),
         ("packages", "0001_initial"),
-        ("pipelines", "0005_network"),
+        ("pipelines", "0011_metrics"),
     ]
 
     operations = [
