@@ -1,3 +1,0 @@
-from aicenter_client.cli import main
-
-main()
