@@ -204,6 +204,7 @@ class RunMetrics:
     def finish(self) -> None:
         """What the ended run left in the file, for FINISH_SECONDS at most."""
         deadline, failures = time.monotonic() + FINISH_SECONDS, 0
+        self.file.at_end = False  # the last tick's end is not the file's: the run wrote on
         while (
             not (self.stopped or self.file.at_end)
             and time.monotonic() < deadline

@@ -49,7 +49,7 @@ def test_a_second_pipeline_of_the_same_name_is_refused_under_its_field(live_serv
     page.get_by_label("Package", exact=True).select_option(label="flowers-stdlib")
     expect(page.get_by_label("Minor version")).to_have_value("1.0")
     page.get_by_label("Input dataset").select_option(label="flowers")
-    expect(page.get_by_label("Folder of flowers")).to_be_visible()
+    expect(page.get_by_label("Folder of flowers")).to_be_visible(timeout=20_000)
     page.get_by_role("button", name="Create pipeline").click()
 
     name_field = page.locator(".field", has=page.get_by_label("Name", exact=True))

@@ -121,7 +121,7 @@ def test_a_handed_back_run_is_queued_again_unless_it_was_killed(small_host, pipe
 @pytest.mark.django_db
 def test_the_report_counts_caches_and_runs(small_host, pipeline, tmp_path):
     small_host.WORKER_DIR = tmp_path
-    blob = tmp_path / "blobs" / "ab" / "cd" / "abcdef"
+    blob = tmp_path / "blobs" / "ab" / ("ab" + "c" * 62)
     blob.parent.mkdir(parents=True)
     blob.write_bytes(b"x" * 1000)
     assert take(scheduled(pipeline)) == Taken.YES

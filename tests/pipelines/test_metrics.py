@@ -320,3 +320,21 @@ def test_a_sandboxed_run_reports_its_metrics_and_results_give_the_last_values(
     ]
     assert "Metrics file line 4 skipped: it is not JSON." in texts(run)
     assert run.results["run_summary"]["metrics"] == {"accuracy": 1.0, "loss": 0.1}
+
+
+def test_points_written_after_the_last_tick_found_the_file_at_its_end_are_read_at_the_end(
+    running, tmp_path
+):
+    path = tmp_path / "m.jsonl"
+    path.write_text("")
+    log = RunLog(running)
+    reader = RunMetrics(running.id, path, log)
+    reader.tick()  # the run has written nothing yet: the file is at its end
+    append(path, '{"name": "loss", "value": 0.5}\n{"name": "loss", "value": 0.4}\n')
+    reader.finish()
+    log.flush()
+    assert list(running.metric_points.order_by("step").values_list("value", flat=True)) == [
+        0.5,
+        0.4,
+    ]
+    assert texts(running) == []
