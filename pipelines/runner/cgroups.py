@@ -231,8 +231,10 @@ def find_v1(mount: Path, groups: dict[str, str]) -> Hierarchy:
             continue
         with contextlib.suppress(OSError):
             (own / RUNS).mkdir(exist_ok=True)
-            parents[controller] = own / RUNS
-            sweep(own / RUNS)
+            # Made by another account (a root worker on the same machine): not ours to use.
+            if os.access(own / RUNS, os.W_OK | os.X_OK):
+                parents[controller] = own / RUNS
+                sweep(own / RUNS)
     if "memory" not in parents:
         raise Unusable("no writable cgroup v1 memory hierarchy")
     return Hierarchy(1, parents)
