@@ -308,4 +308,4 @@ class RunMetrics:
 def insert_points() -> str:
     quote, table = connection.ops.quote_name, MetricPoint._meta.db_table
     columns = ", ".join(quote(column) for column in ["run_id", "name", "step", "value", "time"])
-    return f"INSERT INTO {quote(table)} ({columns}) VALUES (%s, %s, %s, %s, %s)"  # noqa: S608
+    return f"INSERT INTO {quote(table)} ({columns}) VALUES (%s, %s, %s, %s, %s)"  # noqa: S608  # nosec B608 - our own table and column names
