@@ -21,13 +21,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from django.conf import settings
+from django.utils.translation import gettext_noop
 
+from aicenter.wording import said_of, say
 from pipelines.runner import bridge
 
 HEAD_MAX_BYTES = 16384
 TIMEOUT_SECONDS = 15
 PROXY = f"http://127.0.0.1:{bridge.PORT}"
 LOCAL = "localhost,127.0.0.1,::1"
+GATE_REFUSED = gettext_noop("%(error)s\nThe network gate refused: %(refusal)s")
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 DENIED = [
@@ -193,7 +196,8 @@ class Gate:
             refusals = self.server.refusals
             if not refusals:
                 raise
-            raise failure(f"{error}\nThe network gate refused: {refusals[0]}") from error
+            before = said_of(error) or str(error)
+            raise failure(say(GATE_REFUSED, error=before, refusal=refusals[0])) from error
 
     @staticmethod
     def environment() -> dict[str, str]:
