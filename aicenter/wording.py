@@ -115,7 +115,7 @@ AND = gettext_noop("%(some)s and %(other)s")
 COMMA = gettext_noop("%(some)s, %(other)s")
 
 
-def together(items: list[Said], pattern: str = AND) -> Said | None:
+def together(items: list, pattern: str = AND) -> Said | None:
     """Said things as one ("a and b and c", or with COMMA "a, b, c"); None for none."""
     if not items:
         return None

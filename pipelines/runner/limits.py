@@ -13,7 +13,7 @@ from pathlib import Path
 from django.conf import settings
 from django.utils.translation import gettext_noop
 
-from aicenter.wording import COMMA, Said, counted, say, together
+from aicenter.wording import COMMA, Said, counted, said_of, say, together
 from pipelines.resources import CORE, CORES, Resources, gigabytes
 from pipelines.runner import cgroups
 
@@ -66,7 +66,8 @@ def summary(resources: Resources) -> Said:
     cores = counted(resources.cpus, CORE, CORES)
     memory = gigabytes(resources.memory_gb)
     if isinstance(hierarchy, cgroups.Unusable):
-        return say(UNENFORCED, disk=disk, cores=cores, memory=memory, why=str(hierarchy))
+        why = said_of(hierarchy) or str(hierarchy)
+        return say(UNENFORCED, disk=disk, cores=cores, memory=memory, why=why)
     enforced = {
         "memory": say(gettext_noop("%(amount)s of memory"), amount=memory),
         "cpu": cores,
