@@ -11,9 +11,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from aicenter.paths import ancestors, character_problem, shape_problem
+from aicenter.wording import Said, say
 
 # What reading a member raises when its content does not match its header.
 # An encrypted member raises RuntimeError (a password is required).
@@ -28,6 +29,18 @@ RATIO_FLOOR_BYTES = 1024 * 1024
 # text compress 5-20×, and below this total nothing large can come out of it anyway.
 SUSPICIOUS_ARCHIVE_RATIO = 200
 ARCHIVE_RATIO_FLOOR_BYTES = 100 * 1024 * 1024
+# A problem of one entry, named: "data/a.csv: the entry is encrypted."
+OF_ENTRY = gettext_noop("%(name)s: %(problem)s")
+
+
+TOO_LARGE = gettext_noop("The zip unpacks to %(total)s bytes; at most %(limit)s are allowed.")
+BOMB = gettext_noop(
+    "The zip unpacks to %(total)s bytes from %(packed)s: it inflates %(ratio)s× (more than "
+    "%(limit)s×), which looks like a zip bomb."
+)
+ENTRY_BOMB = gettext_noop(
+    "%(name)s: it inflates %(ratio)s× (more than %(limit)s×), which looks like a zip bomb."
+)
 
 
 @dataclass(frozen=True)
@@ -38,21 +51,24 @@ class ArchiveLimits:
     max_archive_ratio: int = SUSPICIOUS_ARCHIVE_RATIO
 
 
-def open_zip(path) -> tuple[zipfile.ZipFile | None, list[str]]:
+def open_zip(path) -> tuple[zipfile.ZipFile | None, list[Said]]:
     """The open zip, or None and the reason it cannot be read."""
     try:
         return zipfile.ZipFile(path), []
     except (zipfile.BadZipFile, OSError):
-        return None, [_("The file is not a zip archive.")]
+        return None, [say(gettext_noop("The file is not a zip archive."))]
 
 
-def archive_problems(archive: zipfile.ZipFile, limits: ArchiveLimits) -> list[str]:
+def archive_problems(archive: zipfile.ZipFile, limits: ArchiveLimits) -> list[Said]:
     members = archive.infolist()
     problems = []
     if len(members) > limits.max_entries:
         problems.append(
-            _("The zip has %(count)s entries; at most %(limit)s are allowed.")
-            % {"count": len(members), "limit": limits.max_entries}
+            say(
+                gettext_noop("The zip has %(count)s entries; at most %(limit)s are allowed."),
+                count=len(members),
+                limit=limits.max_entries,
+            )
         )
     problems += size_problems(members, limits)
     seen = set()
@@ -60,64 +76,62 @@ def archive_problems(archive: zipfile.ZipFile, limits: ArchiveLimits) -> list[st
         problems.extend(member_problems(member, limits))
         name = member.filename.rstrip("/")
         if name in seen:
-            problems.append(_("%(name)s: the name appears twice.") % {"name": member.filename})
+            twice = gettext_noop("%(name)s: the name appears twice.")
+            problems.append(say(twice, name=member.filename))
         seen.add(name)
     return problems
 
 
-def size_problems(members: list[zipfile.ZipInfo], limits: ArchiveLimits) -> list[str]:
+def size_problems(members: list[zipfile.ZipInfo], limits: ArchiveLimits) -> list[Said]:
     """The archive's declared total against the limit, and against what it was packed into."""
     total = sum(member.file_size for member in members)
     if total > limits.max_uncompressed_bytes:
-        return [
-            f"The zip unpacks to {total:,} bytes; at most "
-            f"{limits.max_uncompressed_bytes:,} are allowed."
-        ]
+        return [say(TOO_LARGE, total=f"{total:,}", limit=f"{limits.max_uncompressed_bytes:,}")]
     packed = max(sum(member.compress_size for member in members), 1)
     if total > ARCHIVE_RATIO_FLOOR_BYTES and total / packed > limits.max_archive_ratio:
+        ratio = total // packed
         return [
-            f"The zip unpacks to {total:,} bytes from {packed:,}: it inflates "
-            f"{total // packed}× (more than {limits.max_archive_ratio}×), which looks like a "
-            "zip bomb."
+            say(
+                BOMB,
+                total=f"{total:,}",
+                packed=f"{packed:,}",
+                ratio=ratio,
+                limit=limits.max_archive_ratio,
+            )
         ]
     return []
 
 
-def member_problems(member: zipfile.ZipInfo, limits: ArchiveLimits) -> list[str]:
+def member_problems(member: zipfile.ZipInfo, limits: ArchiveLimits) -> list[Said]:
     name = member.filename
-    problems = [f"{name}: {problem}" for problem in path_problems(name)]
+    problems = [say(OF_ENTRY, name=name, problem=problem) for problem in path_problems(name)]
     if member.flag_bits & 0x1:
-        problems.append(_("%(name)s: the entry is encrypted.") % {"name": name})
+        problems.append(say(gettext_noop("%(name)s: the entry is encrypted."), name=name))
     if stat.S_ISLNK(member.external_attr >> 16):
-        problems.append(_("%(name)s: symbolic links are not allowed.") % {"name": name})
+        problems.append(say(gettext_noop("%(name)s: symbolic links are not allowed."), name=name))
     compressed = max(member.compress_size, 1)
     if member.file_size > RATIO_FLOOR_BYTES and member.file_size / compressed > limits.max_ratio:
-        problems.append(
-            _(
-                "%(name)s: it inflates %(ratio)s× (more than %(limit)s×), "
-                "which looks like a zip bomb."
-            )
-            % {"name": name, "ratio": member.file_size // compressed, "limit": limits.max_ratio}
-        )
+        ratio = member.file_size // compressed
+        problems.append(say(ENTRY_BOMB, name=name, ratio=ratio, limit=limits.max_ratio))
     return problems
 
 
-def path_problems(name: str) -> list[str]:
+def path_problems(name: str) -> list[Said]:
     """What makes a member's name unsafe to extract."""
     if "\x00" in name:
-        return ["the name contains a NUL character."]
+        return [say(gettext_noop("the name contains a NUL character."))]
     if name.startswith(("/", "\\")):
-        return ["the path is absolute."]
+        return [say(gettext_noop("the path is absolute."))]
     if len(name) > 1 and name[1] == ":":
-        return ["the path starts with a drive letter."]
+        return [say(gettext_noop("the path starts with a drive letter."))]
     if "\\" in name:
-        return ["the path uses backslashes."]
+        return [say(gettext_noop("the path uses backslashes."))]
     if ".." in PurePosixPath(name).parts:
-        return ["the path leaves the archive's folder (..)."]
+        return [say(gettext_noop("the path leaves the archive's folder (..)."))]
     return []
 
 
-def layout_problems(archive: zipfile.ZipFile) -> list[str]:
+def layout_problems(archive: zipfile.ZipFile) -> list[Said]:
     """Names a worker could not write as they are: the rules of every stored path, and no
     name that is both a file and a folder. Unsafe names are archive_problems' to report."""
     problems, files, folders = [], set(), set()
@@ -127,17 +141,18 @@ def layout_problems(archive: zipfile.ZipFile) -> list[str]:
         name = member.filename.removesuffix("/")
         problem = character_problem(name) or shape_problem(name) or nfc_problem(name)
         if problem:
-            problems.append(f"{shortened(name)}: {problem}")
+            problems.append(say(OF_ENTRY, name=shortened(name), problem=problem))
             continue
         (folders if member.is_dir() else files).add(name)
         folders.update(ancestors(name))
     clashes = sorted(files & folders)
-    return problems + [f"{name}: the name is both a file and a folder." for name in clashes]
+    both = gettext_noop("%(name)s: the name is both a file and a folder.")
+    return problems + [say(both, name=name) for name in clashes]
 
 
-def nfc_problem(name: str) -> str | None:
+def nfc_problem(name: str) -> Said | None:
     if unicodedata.normalize("NFC", name) != name:
-        return _("the name is not in Unicode normal form C (NFC).")
+        return say(gettext_noop("the name is not in Unicode normal form C (NFC)."))
     return None
 
 
@@ -145,8 +160,9 @@ def shortened(name: str, keep: int = 80) -> str:
     return name if len(name) <= keep else f"{name[:keep]}…"
 
 
-def unreadable_member(member: zipfile.ZipInfo) -> str:
-    return _("%(name)s: the entry is damaged or cannot be read.") % {"name": member.filename}
+def unreadable_member(member: zipfile.ZipInfo) -> Said:
+    damaged = gettext_noop("%(name)s: the entry is damaged or cannot be read.")
+    return say(damaged, name=member.filename)
 
 
 def member_chunks(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> Iterator[bytes]:
@@ -163,7 +179,7 @@ def member_chunks(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> Iterator
             yield chunk
 
 
-def damaged_members(archive: zipfile.ZipFile) -> list[str]:
+def damaged_members(archive: zipfile.ZipFile) -> list[Said]:
     """Members whose content does not read back as their header says (size, CRC, method).
 
     Only for an archive that passed archive_problems: this inflates every member.

@@ -6,7 +6,10 @@ from django.conf import settings
 from django.db import DatabaseError, models, transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+
+from aicenter.wording import Said, english, kept, shown
 
 logger = logging.getLogger(__name__)
 
@@ -167,7 +170,8 @@ class Event(models.Model):
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=20, choices=EventKind.choices)
-    message = models.TextField()
+    message = models.TextField(help_text="In English, as it was worded when it happened.")
+    said = models.JSONField(null=True, blank=True, help_text="What the service said, to word.")
     link = models.CharField(max_length=500, blank=True, help_text="The page of what it is about.")
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -187,16 +191,28 @@ class Event(models.Model):
         return f"{self.get_kind_display()}: {self.message[:60]}"
 
     @property
+    def text(self) -> str:
+        """The line in the reader's language; events kept before that are shown as written."""
+        return shown(self.said, self.message)
+
+    @property
     def who(self) -> str:
         """The person who caused it; else the schedule (a run only a schedule starts without
         a person) or a worker (every other move of a run)."""
         if self.user is not None:
             return self.user.username
-        return "schedule" if self.kind in SCHEDULE_KINDS else "worker"
+        return gettext("schedule") if self.kind in SCHEDULE_KINDS else gettext("worker")
 
 
-def record_event(project, kind: str, message: str, user=None, link: str = "") -> Event:
+def record_event(project, kind: str, message: str | Said, user=None, link: str = "") -> Event:
+    """`message` said by the service (a Said) follows each reader's language; a str is
+    shown as written."""
     project_id = project if isinstance(project, int) else project.id
     return Event.objects.create(
-        project_id=project_id, kind=kind, message=message, user=user, link=link
+        project_id=project_id,
+        kind=kind,
+        message=english(message),
+        said=kept(message),
+        user=user,
+        link=link,
     )

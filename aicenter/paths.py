@@ -7,36 +7,45 @@ worker can always write it where a run needs it.
 
 import re
 
+from django.utils.translation import gettext_noop
+
+from aicenter.wording import Said, say
+
 MAX_PATH_BYTES = 1024
 MAX_SEGMENT_BYTES = 255
 CONTROL = re.compile(r"[\x01-\x1f\x7f]")
 DRIVE = re.compile(r"^[A-Za-z]:")
+TOO_LONG = gettext_noop("the path is longer than %(limit)s bytes.")
+NAME_TOO_LONG = gettext_noop("the name %(name)s… is longer than %(limit)s bytes.")
 
 
-def character_problem(raw: str) -> str | None:
+# Problems are said (a Said): kept with a refused upload's event, worded for each reader.
+
+
+def character_problem(raw: str) -> Said | None:
     if not raw:
-        return "A path cannot be empty."
+        return say(gettext_noop("A path cannot be empty."))
     if "\0" in raw:
-        return "a path cannot contain a NUL character."
+        return say(gettext_noop("a path cannot contain a NUL character."))
     if CONTROL.search(raw):
-        return "a path cannot contain control characters."
+        return say(gettext_noop("a path cannot contain control characters."))
     if "\\" in raw:
-        return "use / between folders; a path cannot contain a backslash."
+        return say(gettext_noop("use / between folders; a path cannot contain a backslash."))
     if raw.startswith("/") or DRIVE.match(raw):
-        return "the path is absolute; give it relative to the root."
+        return say(gettext_noop("the path is absolute; give it relative to the root."))
     return None
 
 
-def shape_problem(path: str) -> str | None:
+def shape_problem(path: str) -> Said | None:
     if len(path.encode()) > MAX_PATH_BYTES:
-        return f"the path is longer than {MAX_PATH_BYTES:,} bytes."
+        return say(TOO_LONG, limit=f"{MAX_PATH_BYTES:,}")
     for segment in path.split("/"):
         if not segment:
-            return "the path has an empty segment (// or a trailing /)."
+            return say(gettext_noop("the path has an empty segment (// or a trailing /)."))
         if segment in {".", ".."}:
-            return f"'{segment}' is not allowed in a path."
+            return say(gettext_noop("'%(segment)s' is not allowed in a path."), segment=segment)
         if len(segment.encode()) > MAX_SEGMENT_BYTES:
-            return f"the name {segment[:40]}… is longer than {MAX_SEGMENT_BYTES} bytes."
+            return say(NAME_TOO_LONG, name=segment[:40], limit=MAX_SEGMENT_BYTES)
     return None
 
 

@@ -21,7 +21,6 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.db import transaction
-from django.template.defaultfilters import pluralize
 from django.utils import timezone
 
 from aicenter.archives import (
@@ -34,6 +33,7 @@ from aicenter.archives import (
     unreadable_member,
 )
 from aicenter.store import get_store
+from aicenter.wording import say
 from datasets.models import BATCH, Blob, Dataset, DatasetFile, DatasetFolder
 from datasets.paths import (
     ancestors,
@@ -45,6 +45,8 @@ from datasets.paths import (
     parent,
 )
 from datasets.tree import (
+    ADDED,
+    ADDED_ONE,
     check_tree,
     existing_files,
     locked,
@@ -232,12 +234,9 @@ def commit(
     store_blobs(staged)
     upload = Upload(target, *register(dataset, staged, folders))
     where = f"{dataset.name}/{target}" if target else dataset.name
-    record_change(
-        dataset,
-        f"{where}: {upload.created} file{pluralize(upload.created)} added, "
-        f"{len(upload.replaced)} replaced.",
-        user,
-    )
+    pattern = ADDED_ONE if upload.created == 1 else ADDED
+    added = say(pattern, where=where, count=upload.created, replaced=len(upload.replaced))
+    record_change(dataset, added, user)
     return upload
 
 

@@ -6,11 +6,18 @@ from itertools import batched
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.template.defaultfilters import pluralize
+from django.utils.translation import gettext_noop
 
 from aicenter.models import EventKind, Project, record_event
+from aicenter.wording import Said, say
 from datasets.models import BATCH, Dataset, DatasetFolder, validate_new_name
 from datasets.paths import ancestors, normalise_path
+
+# The Activity's lines of a dataset's changes, worded for each reader.
+REMOVED_ONE = gettext_noop("%(path)s: removed with %(count)s file.")
+REMOVED = gettext_noop("%(path)s: removed with %(count)s files.")
+ADDED_ONE = gettext_noop("%(where)s: %(count)s file added, %(replaced)s replaced.")
+ADDED = gettext_noop("%(where)s: %(count)s files added, %(replaced)s replaced.")
 
 
 @contextlib.contextmanager
@@ -84,11 +91,12 @@ def create_folder(dataset: Dataset, path: str, user=None) -> DatasetFolder:
             check_tree(dataset, [], [path])
             folder = DatasetFolder.objects.create(dataset=dataset, path=path)
             dataset.touch()
-    record_change(dataset, f"{dataset.name}/{path}: folder created.", user)
+    created = say(gettext_noop("%(folder)s: folder created."), folder=f"{dataset.name}/{path}")
+    record_change(dataset, created, user)
     return folder
 
 
-def record_change(dataset: Dataset, message: str, user=None) -> None:
+def record_change(dataset: Dataset, message: Said, user=None) -> None:
     link = dataset.get_absolute_url()
     record_event(dataset.project_id, EventKind.DATASET_CHANGED, message, user, link)
 
@@ -103,6 +111,6 @@ def delete_path(dataset: Dataset, path: str, user=None) -> int:
             dataset.folders.under(path, inclusive=True).delete()
         removed, _ = files.delete()
         dataset.touch()
-    files_removed = f"{removed} file{pluralize(removed)}"
-    record_change(dataset, f"{dataset.name}/{path}: removed with {files_removed}.", user)
+    pattern = REMOVED_ONE if removed == 1 else REMOVED
+    record_change(dataset, say(pattern, path=f"{dataset.name}/{path}", count=removed), user)
     return removed

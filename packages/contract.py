@@ -5,10 +5,10 @@ import zipfile
 from dataclasses import dataclass, field
 
 from django.db import models
-from django.utils.translation import gettext as _
-from django.utils.translation import pgettext_lazy
+from django.utils.translation import gettext_noop, pgettext_lazy
 
 from aicenter.archives import UNREADABLE, member_chunks, unreadable_member
+from aicenter.wording import Said, say
 from packages.requirements import requirement_problems
 
 MAX_SOURCE_BYTES = 2 * 1024 * 1024
@@ -18,6 +18,14 @@ class PipelineType(models.TextChoices):
     TRAINING = "training", pgettext_lazy("pipeline type", "Training")
     EVALUATION = "evaluation", pgettext_lazy("pipeline type", "Evaluation")
     FULL = "full", pgettext_lazy("pipeline type", "Full")
+
+
+# A pipeline type inside a sentence the service keeps (aicenter.wording).
+TYPE_WORDS = {
+    PipelineType.TRAINING: gettext_noop("training"),
+    PipelineType.EVALUATION: gettext_noop("evaluation"),
+    PipelineType.FULL: gettext_noop("full"),
+}
 
 
 # Method name -> the arguments it takes after self.
@@ -39,7 +47,7 @@ class Contract:
     """What a package zip offers, and what is wrong with it."""
 
     root: str = ""
-    problems: list[str] = field(default_factory=list)
+    problems: list[Said] = field(default_factory=list)
     methods: set[str] = field(default_factory=set)
     requirements: str = ""
 
@@ -78,19 +86,22 @@ def read_source(archive: zipfile.ZipFile, contract: Contract, name: str) -> str 
         member = archive.getinfo(contract.root + name)
     except KeyError:
         contract.problems.append(
-            _("%(name)s is missing at the root of the package.") % {"name": name}
+            say(gettext_noop("%(name)s is missing at the root of the package."), name=name)
         )
         return None
     if member.file_size > MAX_SOURCE_BYTES:
         contract.problems.append(
-            _("%(name)s is larger than %(limit)s bytes.")
-            % {"name": name, "limit": f"{MAX_SOURCE_BYTES:,}"}
+            say(
+                gettext_noop("%(name)s is larger than %(limit)s bytes."),
+                name=name,
+                limit=f"{MAX_SOURCE_BYTES:,}",
+            )
         )
         return None
     try:
         return b"".join(member_chunks(archive, member)).decode("utf-8")
     except UnicodeDecodeError:
-        contract.problems.append(_("%(name)s is not UTF-8 text.") % {"name": name})
+        contract.problems.append(say(gettext_noop("%(name)s is not UTF-8 text."), name=name))
     except UNREADABLE:
         contract.problems.append(unreadable_member(member))
     return None
@@ -101,14 +112,18 @@ def main_class(source: str, filename: str, contract: Contract) -> ast.ClassDef |
         tree = ast.parse(source, filename=filename)
     except SyntaxError as error:
         contract.problems.append(
-            _("%(file)s, line %(line)s: %(error)s.")
-            % {"file": filename, "line": error.lineno, "error": error.msg}
+            say(
+                gettext_noop("%(file)s, line %(line)s: %(error)s."),
+                file=filename,
+                line=error.lineno,
+                error=error.msg,
+            )
         )
         return None
     for node in tree.body:
         if isinstance(node, ast.ClassDef) and node.name == "Main":
             return node
-    contract.problems.append(_("%(file)s has no class Main.") % {"file": filename})
+    contract.problems.append(say(gettext_noop("%(file)s has no class Main."), file=filename))
     return None
 
 
@@ -126,7 +141,9 @@ def check_train(source: str, contract: Contract) -> None:
         return
     methods = methods_of(cls)
     if "__init__" in methods and required_arguments(methods["__init__"]):
-        contract.problems.append(_("train.py: Main.__init__ must take no argument besides self."))
+        contract.problems.append(
+            say(gettext_noop("train.py: Main.__init__ must take no argument besides self."))
+        )
     for name, expected in TRAIN_METHODS.items():
         if name in methods:
             if accepts(methods[name], len(expected)):
@@ -134,14 +151,19 @@ def check_train(source: str, contract: Contract) -> None:
             else:
                 wanted = ", ".join(["self", *expected])
                 contract.problems.append(
-                    _("train.py: Main.%(name)s must take (%(wanted)s).")
-                    % {"name": name, "wanted": wanted}
+                    say(
+                        gettext_noop("train.py: Main.%(name)s must take (%(wanted)s)."),
+                        name=name,
+                        wanted=wanted,
+                    )
                 )
     if not contract.supported_types and not contract.problems:
         contract.problems.append(
-            _(
-                "train.py: Main supports no pipeline type: training needs train and save, "
-                "evaluation needs evaluate, full needs process_data, train, evaluate and save."
+            say(
+                gettext_noop(
+                    "train.py: Main supports no pipeline type: training needs train and save, "
+                    "evaluation needs evaluate, full needs process_data, train, evaluate and save."
+                )
             )
         )
 
@@ -152,7 +174,9 @@ def check_main(source: str, contract: Contract) -> None:
         return
     predict = methods_of(cls).get("predict")
     if predict is None or not accepts(predict, 1):
-        contract.problems.append(_("main.py: Main must have predict(self, mlskill_input)."))
+        contract.problems.append(
+            say(gettext_noop("main.py: Main must have predict(self, mlskill_input)."))
+        )
 
 
 def required_arguments(function: ast.FunctionDef) -> list[str]:

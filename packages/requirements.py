@@ -11,7 +11,10 @@ import re
 import shlex
 from urllib.parse import urlsplit
 
+from django.utils.translation import gettext_noop
 from packaging.requirements import InvalidRequirement, Requirement
+
+from aicenter.wording import Said, say
 
 # A comment starts a line or follows whitespace; a '#' inside a URL is its fragment.
 COMMENT = re.compile(r"(^|\s)#.*$")
@@ -20,9 +23,6 @@ ENVIRONMENT_VARIABLE = re.compile(r"\$\{\w+\}")
 OPTIONS_START = re.compile(r"\s+(?=-)")
 ARCHIVES = (".whl", ".zip", ".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz", ".tar.xz", ".txz")
 ARCHIVES += (".tar.lz", ".tlz", ".tar.lzma", ".tar.zst")
-LOCAL = "names a file or folder of the worker's disk"
-INSTEAD = "name the package (numpy==2.1.0) or an http(s) URL (name @ https://...) instead"
-
 SHORT_OPTIONS = {
     "-i": "--index-url",
     "-f": "--find-links",
@@ -33,23 +33,57 @@ SHORT_OPTIONS = {
 URL_OPTIONS = {"--index-url", "--extra-index-url", "--find-links"}
 VALUE_OPTIONS = {"--trusted-host", "--no-binary", "--only-binary"}
 FLAG_OPTIONS = {"--pre", "--no-index", "--prefer-binary"}
+
+# What the upload says of a line; kept with a refused upload's event, worded for each reader.
+ON_LINE = gettext_noop("requirements.txt, line %(number)s: %(problem)s")
+ENVIRONMENT = gettext_noop(
+    "environment variables (${...}) would be read from the worker; write the value."
+)
+LOCAL = gettext_noop(
+    "%(text)s names a file or folder of the worker's disk; name the package (numpy==2.1.0) or "
+    "an http(s) URL (name @ https://...) instead."
+)
+LOCAL_URL = gettext_noop(
+    "%(url)s is not an http(s) URL: it names a file or folder of the worker's disk; name the "
+    "package (numpy==2.1.0) or an http(s) URL (name @ https://...) instead."
+)
+NOT_A_REQUIREMENT = gettext_noop(
+    "%(text)s is not a requirement (%(reason)s); write it as numpy==2.1.0."
+)
+UNCLOSED_QUOTE = gettext_noop("a quote is not closed in %(text)s.")
+AFTER_REQUIREMENT = gettext_noop("%(option)s may not follow a requirement.")
+AFTER_OPTION = gettext_noop(
+    "%(option)s follows an option; put each requirement on a line of its own."
+)
 REFUSED_OPTIONS = {
-    "--requirement": "reads another file, which the upload cannot check; "
-    "list its requirements in requirements.txt itself",
-    "--constraint": "reads another file, which the upload cannot check; "
-    "pin the versions in requirements.txt itself",
-    "--editable": f"(editable) installs from a folder of the worker's disk; {INSTEAD}",
+    "--requirement": gettext_noop(
+        "%(option)s reads another file, which the upload cannot check; list its requirements "
+        "in requirements.txt itself."
+    ),
+    "--constraint": gettext_noop(
+        "%(option)s reads another file, which the upload cannot check; pin the versions in "
+        "requirements.txt itself."
+    ),
+    "--editable": gettext_noop(
+        "%(option)s (editable) installs from a folder of the worker's disk; name the package "
+        "(numpy==2.1.0) or an http(s) URL (name @ https://...) instead."
+    ),
 }
-ALLOWED_OPTIONS = (
-    "--index-url (-i), --extra-index-url, --find-links (-f) with http(s) URLs, "
-    "--trusted-host, --no-binary, --only-binary, --no-index, --prefer-binary and --pre"
+NEEDS_URL = gettext_noop("%(option)s needs an http(s) URL.")
+LOCAL_OPTION = gettext_noop(
+    "%(option)s %(value)s is not an http(s) URL: it names a file or folder of the worker's disk."
+)
+NOT_ALLOWED = gettext_noop(
+    "%(option)s is not allowed; the options allowed are --index-url (-i), --extra-index-url, "
+    "--find-links (-f) with http(s) URLs, --trusted-host, --no-binary, --only-binary, "
+    "--no-index, --prefer-binary and --pre."
 )
 
 
-def requirement_problems(text: str) -> list[str]:
+def requirement_problems(text: str) -> list[Said]:
     """One message for each problem of each line, naming the line; [] when all is allowed."""
     return [
-        f"requirements.txt, line {number}: {problem}"
+        say(ON_LINE, number=number, problem=problem)
         for number, line in logical_lines(text)
         for problem in line_problems(line)
     ]
@@ -73,9 +107,9 @@ def logical_lines(text: str) -> list[tuple[int, str]]:
     return [(number, line) for number, line in stripped if line]
 
 
-def line_problems(line: str) -> list[str]:
+def line_problems(line: str) -> list[Said]:
     if ENVIRONMENT_VARIABLE.search(line):
-        return ["environment variables (${...}) would be read from the worker; write the value."]
+        return [say(ENVIRONMENT)]
     if line.startswith("-"):
         return option_problems(line, after_requirement=False)
     specifier, *options = OPTIONS_START.split(line, maxsplit=1)
@@ -84,33 +118,33 @@ def line_problems(line: str) -> list[str]:
     )
 
 
-def specifier_problems(text: str) -> list[str]:
+def specifier_problems(text: str) -> list[Said]:
     try:
         requirement = Requirement(text)
     except InvalidRequirement as error:
         if is_remote(text):
             return []
         if looks_local(text):
-            return [f"{text!r} {LOCAL}; {INSTEAD}."]
+            return [say(LOCAL, text=repr(text))]
         reason = str(error).splitlines()[0].rstrip(".")
-        return [f"{text!r} is not a requirement ({reason}); write it as numpy==2.1.0."]
+        return [say(NOT_A_REQUIREMENT, text=repr(text), reason=reason)]
     if requirement.url is not None and not is_remote(requirement.url):
-        return [f"{requirement.url!r} is not an http(s) URL: it {LOCAL}; {INSTEAD}."]
+        return [say(LOCAL_URL, url=repr(requirement.url))]
     if requirement.url is None and requirement.name.lower().endswith(ARCHIVES):
-        return [f"{text!r} {LOCAL}; {INSTEAD}."]
+        return [say(LOCAL, text=repr(text))]
     return []
 
 
-def option_problems(text: str, after_requirement: bool) -> list[str]:
+def option_problems(text: str, after_requirement: bool) -> list[Said]:
     try:
         tokens = shlex.split(text)
     except ValueError:
-        return [f"a quote is not closed in {text!r}."]
+        return [say(UNCLOSED_QUOTE, text=repr(text))]
     problems = []
     while tokens:
         spelled, value = next_option(tokens)
         if after_requirement:
-            problems += [] if spelled == "--hash" else [f"{spelled} may not follow a requirement."]
+            problems += [] if spelled == "--hash" else [say(AFTER_REQUIREMENT, option=spelled)]
         else:
             problems += global_option_problems(spelled, value)
     return problems
@@ -130,19 +164,19 @@ def next_option(tokens: list[str]) -> tuple[str, str | None]:
     return name, None
 
 
-def global_option_problems(spelled: str, value: str | None) -> list[str]:
+def global_option_problems(spelled: str, value: str | None) -> list[Said]:
     name = SHORT_OPTIONS.get(spelled, spelled)
     if not name.startswith("-"):
-        return [f"{spelled!r} follows an option; put each requirement on a line of its own."]
+        return [say(AFTER_OPTION, option=repr(spelled))]
     if name in REFUSED_OPTIONS:
-        return [f"{spelled} {REFUSED_OPTIONS[name]}."]
+        return [say(REFUSED_OPTIONS[name], option=spelled)]
     if name in URL_OPTIONS and value is None:
-        return [f"{spelled} needs an http(s) URL."]
+        return [say(NEEDS_URL, option=spelled)]
     if name in URL_OPTIONS and not is_remote(value):
-        return [f"{spelled} {value!r} is not an http(s) URL: it {LOCAL}."]
+        return [say(LOCAL_OPTION, option=spelled, value=repr(value))]
     if name in URL_OPTIONS | VALUE_OPTIONS | FLAG_OPTIONS:
         return []
-    return [f"{spelled} is not allowed; the options allowed are {ALLOWED_OPTIONS}."]
+    return [say(NOT_ALLOWED, option=spelled)]
 
 
 def is_remote(url: str) -> bool:

@@ -15,6 +15,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import Max
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from aicenter.archives import (
     ArchiveLimits,
@@ -25,12 +26,17 @@ from aicenter.archives import (
 )
 from aicenter.models import EventKind, record_event
 from aicenter.store import STORE_ERRORS, get_store
-from packages.contract import check_contract
+from aicenter.wording import COMMA, said_problems, say, together
+from packages.contract import TYPE_WORDS, check_contract
 from packages.models import MLPackage, PackageVersion, Source
 
 logger = logging.getLogger(__name__)
 
 CHUNK = 1 << 20
+# The Activity's lines, worded for each reader; a refusal lists every problem, one a line.
+REFUSED = gettext_noop("%(name)s: upload refused.\n%(reasons)s")
+UPLOADED = gettext_noop("%(version)s: uploaded; it can run %(kinds)s.")
+UPLOADED_UNRUNNABLE = gettext_noop("%(version)s: uploaded; it can run no pipeline type.")
 
 
 @dataclass
@@ -87,15 +93,17 @@ def refusal_recorded(project, name: str, user):
     try:
         yield
     except ValidationError as error:
-        reasons = "\n".join(error.messages)
-        message = f"{name}: upload refused.\n{reasons}"
+        message = say(REFUSED, name=name, reasons=said_problems(error))
         record_event(project, EventKind.PACKAGE_REFUSED, message, user=user)
         raise
 
 
 def uploaded(version: PackageVersion, user) -> PackageVersion:
-    kinds = ", ".join(version.supported_types) or "no pipeline type"
-    message = f"{version}: uploaded; it can run {kinds}."
+    kinds = together([say(TYPE_WORDS[kind]) for kind in version.supported_types], COMMA)
+    if kinds:
+        message = say(UPLOADED, version=str(version), kinds=kinds)
+    else:
+        message = say(UPLOADED_UNRUNNABLE, version=str(version))
     link = version.get_absolute_url()
     record_event(version.package.project_id, EventKind.PACKAGE_UPLOADED, message, user, link)
     return version
@@ -239,7 +247,8 @@ def delete_package(package: MLPackage, user=None) -> None:
             % {"name": package.name}
         )
     keys = list(package.versions.values_list("zip_key", flat=True))
-    record_event(package.project_id, EventKind.PACKAGE_DELETED, f"{package.name}: deleted.", user)
+    deleted = say(gettext_noop("%(name)s: deleted."), name=package.name)
+    record_event(package.project_id, EventKind.PACKAGE_DELETED, deleted, user)
     package.delete()
     store = get_store()
     for key in keys:

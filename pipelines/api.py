@@ -90,8 +90,8 @@ def run_data(run: Run) -> dict:
         "ended_at": iso(run.ended_at),
         "execution_time": run.execution_time,
         "score": run.score,
-        "error": run.error or None,
-        "waiting": run.waiting_reason or None,
+        "error": run.error_text or None,
+        "waiting": run.waiting_text or None,
         "outputs": {
             "package": run.package_version.package_id,
             "version": run.produced_version.label if run.produced_version_id else None,
@@ -356,7 +356,7 @@ def run_logs(request, project_id: int, run_id: int, after: int = 0):
     lines = list(run.log_lines.filter(n__gt=after).order_by("n")[:LOG_PAGE])
     return {
         "lines": [
-            {"n": line.n, "time": iso(line.time), "stream": line.stream, "text": line.text}
+            {"n": line.n, "time": iso(line.time), "stream": line.stream, "text": line.shown_text}
             for line in lines
         ],
         "finished": run.is_finished and len(lines) < LOG_PAGE,

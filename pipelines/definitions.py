@@ -1,13 +1,20 @@
 """Creating, changing and removing pipelines, with the schedules they own."""
 
 from django.db import transaction
-from django.utils.translation import override
+from django.utils.translation import gettext_noop
 
 from aicenter.models import EventKind, record_event
+from aicenter.wording import say
+from packages.contract import TYPE_WORDS
 from pipelines.fields import definition_fields
 from pipelines.models import Pipeline, Run, ScheduleKind
 from pipelines.schedules import drop_schedule, sync_schedule
 from pipelines.start import queue_run, start_run
+
+# The Activity's lines, worded for each reader.
+CREATED = gettext_noop("%(pipeline)s: %(type)s of %(version)s, %(schedule)s.")
+CHANGED = gettext_noop("%(pipeline)s: changed, %(schedule)s.")
+REMOVED = gettext_noop("%(pipeline)s: removed; its runs and the versions they made stay.")
 
 
 def define(pipeline: Pipeline, data: dict) -> None:
@@ -22,13 +29,6 @@ def define(pipeline: Pipeline, data: dict) -> None:
         pipeline.run_at = None
 
 
-def stored_text(words) -> str:
-    """An Activity line is stored once for every reader: it is worded in English, whatever
-    the language of the person whose request made it."""
-    with override("en"):
-        return words()
-
-
 @transaction.atomic
 def create_pipeline(project, data: dict, user) -> Pipeline:
     pipeline = Pipeline(project=project, created_by=user)
@@ -38,11 +38,12 @@ def create_pipeline(project, data: dict, user) -> Pipeline:
     record_event(
         project,
         EventKind.PIPELINE_CREATED,
-        stored_text(
-            lambda: (
-                f"{pipeline.name}: {pipeline.get_type_display().lower()} of "
-                f"{pipeline.package_version}, {pipeline.schedule_summary}."
-            )
+        say(
+            CREATED,
+            pipeline=pipeline.name,
+            type=say(TYPE_WORDS[pipeline.type]),
+            version=str(pipeline.package_version),
+            schedule=pipeline.schedule_said,
         ),
         user=user,
         link=pipeline.get_absolute_url(),
@@ -61,7 +62,7 @@ def update_pipeline(pipeline: Pipeline, data: dict, user) -> Pipeline:
     record_event(
         pipeline.project_id,
         EventKind.PIPELINE_CHANGED,
-        stored_text(lambda: f"{pipeline.name}: changed, {pipeline.schedule_summary}."),
+        say(CHANGED, pipeline=pipeline.name, schedule=pipeline.schedule_said),
         user=user,
         link=pipeline.get_absolute_url(),
     )
@@ -77,7 +78,7 @@ def delete_pipeline(pipeline: Pipeline, user=None) -> None:
     record_event(
         pipeline.project_id,
         EventKind.PIPELINE_REMOVED,
-        f"{pipeline.name}: removed; its runs and the versions they made stay.",
+        say(REMOVED, pipeline=pipeline.name),
         user=user,
     )
     pipeline.delete()

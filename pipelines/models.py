@@ -7,12 +7,14 @@ from django.db.models import Count, F, Max, Min, OuterRef, Q, Subquery, Sum
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from aicenter.models import EventKind, Project, record_event
-from aicenter.templatetags.aicenter import interval_text
+from aicenter.templatetags.aicenter import in_largest_unit
+from aicenter.wording import Said, counted, english, kept, say, shown, together
 from packages.contract import PipelineType
 from packages.models import PackageVersion
-from pipelines.resources import GB, Resources, gigabytes
+from pipelines.resources import CORE, CORES, GB, GPUS, ONE_GPU, Resources, gigabytes
 
 DEFAULT_PARAMETERS = {"artifacts_directory": "artifacts", "save_training_data": "false"}
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -27,6 +29,28 @@ class ScheduleKind(models.TextChoices):
 class Overlap(models.TextChoices):
     SKIP = "skip", _("Skip the fire")
     QUEUE = "queue", _("Queue another run")
+
+
+EVERY = gettext_noop("every %(interval)s")
+# A recurring schedule's window.
+WINDOW = gettext_noop("%(summary)s from %(start)s until %(end)s UTC")
+FROM = gettext_noop("%(summary)s from %(moment)s UTC")
+UNTIL = gettext_noop("%(summary)s until %(moment)s UTC")
+INTERVAL_UNITS = {
+    "minutes": (gettext_noop("1 minute"), gettext_noop("%(count)s minutes")),
+    "hours": (gettext_noop("1 hour"), gettext_noop("%(count)s hours")),
+    "days": (gettext_noop("1 day"), gettext_noop("%(count)s days")),
+    "weeks": (gettext_noop("1 week"), gettext_noop("%(count)s weeks")),
+}
+
+
+def minute(moment) -> str:
+    return f"{moment:%Y-%m-%d %H:%M}" if moment else ""
+
+
+def interval_said(minutes: int) -> Said:
+    count, unit = in_largest_unit(minutes)
+    return counted(count, *INTERVAL_UNITS[unit])
 
 
 class DataChoice(models.Model):
@@ -123,20 +147,26 @@ class Pipeline(DataChoice):
 
     @property
     def schedule_summary(self) -> str:
+        return str(self.schedule_said)
+
+    @property
+    def schedule_said(self) -> Said:
+        """When it runs, said: "every 6 hours from 2026-01-01 00:00 UTC"."""
         if self.schedule_kind == ScheduleKind.ONCE:
-            return _("once at %(moment)s UTC") % {"moment": f"{self.run_at:%Y-%m-%d %H:%M}"}
+            return say(gettext_noop("once at %(moment)s UTC"), moment=minute(self.run_at))
         if self.schedule_kind == ScheduleKind.NOW:
-            return _("run by hand")
+            return say(gettext_noop("run by hand"))
         summary = (
-            _("cron %(cron)s") % {"cron": self.cron}
+            say(gettext_noop("cron %(cron)s"), cron=self.cron)
             if self.cron
-            else _("every %(interval)s") % {"interval": interval_text(self.interval_minutes)}
+            else say(EVERY, interval=interval_said(self.interval_minutes))
         )
-        if self.starts_at:
-            summary += _(" from %(moment)s") % {"moment": f"{self.starts_at:%Y-%m-%d %H:%M}"}
-        if self.ends_at:
-            summary += _(" until %(moment)s") % {"moment": f"{self.ends_at:%Y-%m-%d %H:%M}"}
-        return summary + str(_(" UTC")) if self.starts_at or self.ends_at else summary
+        start, end = minute(self.starts_at), minute(self.ends_at)
+        if start and end:
+            return say(WINDOW, summary=summary, start=start, end=end)
+        if start or end:
+            return say(FROM if start else UNTIL, summary=summary, moment=start or end)
+        return summary
 
     @property
     def next_fire(self):
@@ -186,15 +216,47 @@ EVENT_OF_STATUS = {
 
 MAX_LINE_CHARS = 10_000
 MAX_METRIC_NAME = 200
-# The reasons a worker gives when it hands a run back (Worker.take).
+# The reasons a worker gives when it hands a run back (Worker.take); kept in English in
+# waiting_reason, whose beginning says which reason it is.
 WAITING_FOR_ROOM = "Waiting for a worker with"
 WAITING_BEHIND = "Waiting behind run #"
+FOR_ROOM = gettext_noop("Waiting for a worker with %(lacking)s free.")
+BEHIND = gettext_noop("Waiting behind run #%(run)s, which came first.")
+# What the activity says when a run moves; the detail, when there is one, follows.
+STATUS_SAYS = {
+    Status.RUNNING: gettext_noop("%(pipeline)s: run #%(run)s started"),
+    Status.SUCCESSFUL: gettext_noop("%(pipeline)s: run #%(run)s successful"),
+    Status.FAILED: gettext_noop("%(pipeline)s: run #%(run)s failed"),
+    Status.KILLED: gettext_noop("%(pipeline)s: run #%(run)s killed"),
+}
+WITH_DETAIL = gettext_noop("%(what)s: %(detail)s")
+KILLED_ON_REQUEST = gettext_noop("Killed on request.")
 
 
 def first_line(text: str, otherwise: str = "") -> str:
     """The first line of a message, for a log line or an event; `otherwise` when it is blank."""
     line = text.splitlines()[0].strip() if text.strip() else ""
     return line[:MAX_LINE_CHARS] or otherwise
+
+
+def summary_of(text: str | Said, otherwise: str | Said = "") -> str | Said:
+    """A said sentence whole; a written one by its first line."""
+    return text if isinstance(text, Said) else first_line(text) or otherwise
+
+
+def waiting(reason: Said | None) -> dict:
+    """What a run waiting for `reason` keeps of it (nothing: not waiting)."""
+    return {"waiting_reason": english(reason), "waiting_said": kept(reason)}
+
+
+def ending(error: str | Said, otherwise: str | Said) -> dict:
+    """What an ending with `error` writes: its closing line, event and error, said or written."""
+    return {
+        "closing": summary_of(error, otherwise),
+        "event": error,
+        "error": english(error),
+        "error_said": kept(error),
+    }
 
 
 class RunQuerySet(models.QuerySet):
@@ -255,8 +317,10 @@ class Run(DataChoice):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     score = models.FloatField(null=True, blank=True)
-    error = models.TextField(blank=True)
-    waiting_reason = models.CharField(max_length=200, blank=True)
+    error = models.TextField(blank=True, help_text="In English, or as the run's code wrote it.")
+    error_said = models.JSONField(null=True, blank=True, help_text="The error the service said.")
+    waiting_reason = models.CharField(max_length=200, blank=True, help_text="In English.")
+    waiting_said = models.JSONField(null=True, blank=True)
     produced_version = models.OneToOneField(
         PackageVersion, null=True, blank=True, on_delete=models.SET_NULL, related_name="made_by"
     )
@@ -296,11 +360,11 @@ class Run(DataChoice):
             Status.RUNNING,
             [Status.SCHEDULED],
             guard={"kill_requested": False},
-            event=f"on {worker}",
+            event=say(gettext_noop("on %(worker)s"), worker=worker),
             started_at=now,
             heartbeat_at=now,
             worker=worker,
-            waiting_reason="",
+            **waiting(None),
         )
 
     def mark_packaging(self) -> bool:
@@ -311,7 +375,7 @@ class Run(DataChoice):
         """Packaging -> running once the environment is there."""
         return self._move(Status.RUNNING, [Status.PACKAGING])
 
-    def succeed(self, closing: str, event: str = "", **outputs) -> bool:
+    def succeed(self, closing: str | Said, event: str | Said = "", **outputs) -> bool:
         """Running -> successful with what it published, unless a kill was asked for first."""
         return self._end(
             Status.SUCCESSFUL,
@@ -322,35 +386,31 @@ class Run(DataChoice):
             **outputs,
         )
 
-    def fail(self, error: str) -> bool:
-        closing = first_line(error, otherwise="The run failed.")
-        return self._end(Status.FAILED, STARTED, closing=closing, event=error, error=error)
+    # An error is said by the service (a Said, shown in the reader's language) or written by
+    # the run's code (a str, shown as written).
 
-    def kill(self, error: str = "Killed on request.") -> bool:
+    def fail(self, error: str | Said) -> bool:
+        failed = say(gettext_noop("The run failed."))
+        return self._end(Status.FAILED, STARTED, **ending(error, failed))
+
+    def kill(self, error: str | Said | None = None) -> bool:
         """A started run that its runner stopped on request."""
-        closing = first_line(error, otherwise="Killed on request.")
-        return self._end(Status.KILLED, STARTED, closing=closing, event=error, error=error)
+        killed = say(KILLED_ON_REQUEST)
+        return self._end(Status.KILLED, STARTED, **ending(error or killed, killed))
 
-    def lose(self, error: str, silent_since) -> bool:
+    def lose(self, error: str | Said, silent_since) -> bool:
         """Fail a started run whose worker sent no heartbeat since `silent_since`."""
-        return self._end(
-            Status.FAILED,
-            STARTED,
-            closing=first_line(error, otherwise="Worker lost."),
-            event=error,
-            guard={"heartbeat_at__lt": silent_since},
-            error=error,
-        )
+        lost = say(gettext_noop("Worker lost."))
+        guard = {"heartbeat_at__lt": silent_since}
+        return self._end(Status.FAILED, STARTED, guard=guard, **ending(error, lost))
 
     def request_kill(self, user=None) -> None:
         """A scheduled run ends at once and never starts; a started one is stopped by its runner."""
-        error = "Killed before it started."
+        error = say(gettext_noop("Killed before it started."))
         killed = self._end(
             Status.KILLED,
             [Status.SCHEDULED],
-            closing=error,
-            event=error,
-            error=error,
+            **ending(error, error),
             kill_requested=True,
             kill_requested_by=user,
         )
@@ -369,16 +429,18 @@ class Run(DataChoice):
     ) -> bool:
         """The one guarded write of a status; `event` None records no activity event."""
         with transaction.atomic():
-            counted = {"log_bytes": F("log_bytes") + len(closing) + 1} if closing else {}
+            text = english(closing)
+            counted = {"log_bytes": F("log_bytes") + len(text) + 1} if text else {}
             runs = Run.objects.filter(id=self.id, status__in=allowed, **(guard or {}))
             if runs.update(status=status, **fields, **counted) != 1:
                 return False
-            if closing:
+            if text:
                 self.log_lines.create(
                     n=self.last_line_number() + 1,
                     time=timezone.now(),
                     stream=Stream.SYSTEM,
-                    text=closing,
+                    text=text,
+                    said=kept(closing),
                 )
             if event is not None:
                 self.record_status(status, event)
@@ -389,12 +451,11 @@ class Run(DataChoice):
     def last_line_number(self) -> int:
         return self.log_lines.aggregate(last=Max("n"))["last"] or 0
 
-    def record_status(self, status: str, detail: str = "") -> None:
+    def record_status(self, status: str, detail: str | Said = "") -> None:
         """Tell the project's activity that this run started or ended."""
-        word = "started" if status == Status.RUNNING else status
-        message = f"{self.pipeline_name}: run #{self.id} {word}"
-        if summary := first_line(detail):
-            message += f": {summary}"
+        message = say(STATUS_SAYS[status], pipeline=self.pipeline_name, run=self.id)
+        if summary := summary_of(detail):
+            message = say(WITH_DETAIL, what=message, detail=summary)
         link = self.get_absolute_url()
         record_event(
             self.project_id, EVENT_OF_STATUS[status], message, self.caused_by(status), link
@@ -447,6 +508,15 @@ class Run(DataChoice):
         return _("Stopping") if self.is_stopping else self.get_status_display()
 
     @property
+    def error_text(self) -> str:
+        """The error in the reader's language when the service said it; else as written."""
+        return shown(self.error_said, self.error)
+
+    @property
+    def waiting_text(self) -> str:
+        return shown(self.waiting_said, self.waiting_reason)
+
+    @property
     def execution_time(self) -> float | None:
         if self.started_at and self.ended_at:
             return round((self.ended_at - self.started_at).total_seconds(), 1)
@@ -464,7 +534,8 @@ class LogLine(models.Model):
     n = models.PositiveIntegerField()
     time = models.DateTimeField()
     stream = models.CharField(max_length=6, choices=Stream.choices)
-    text = models.TextField()
+    text = models.TextField(help_text="As written; the service's own lines in English.")
+    said = models.JSONField(null=True, blank=True, help_text="A service line, worded when shown.")
 
     class Meta:
         ordering = ["run", "n"]
@@ -472,6 +543,10 @@ class LogLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.n} {self.stream}: {self.text[:60]}"
+
+    @property
+    def shown_text(self) -> str:
+        return shown(self.said, self.text)
 
 
 class Artifact(models.Model):
@@ -491,6 +566,9 @@ class Artifact(models.Model):
     @property
     def key(self) -> str:
         return f"runs/{self.run_id}/artifacts/{self.path}"
+
+
+MEMORY = gettext_noop("%(amount)s memory")
 
 
 class Taken(models.TextChoices):
@@ -549,17 +627,21 @@ class Worker(models.Model):
         return f"{cores}, {gigabytes(round(self.memory_bytes / GB, 2))} memory and {gpus}"
 
     def lacking(self, resources: Resources, idle: bool = False) -> str:
-        """What this worker has too little of, free now (or once `idle`), for `resources`:
-        "" when they fit."""
+        """What this worker has too little of, free now (or once `idle`), for `resources`, in
+        English: "" when they fit."""
+        return english(self.shortfall(resources, idle))
+
+    def shortfall(self, resources: Resources, idle: bool = False) -> Said | None:
+        """What lacking() says, said; None when they fit."""
         cpus, memory, gpus = (0, 0, 0) if idle else self.reserved
         short = []
         if cpus + resources.cpus > self.cpus:
-            short.append(f"{resources.cpus} core{'s' if resources.cpus != 1 else ''}")
+            short.append(counted(resources.cpus, CORE, CORES))
         if memory + resources.memory_bytes > self.memory_bytes:
-            short.append(f"{gigabytes(resources.memory_gb)} memory")
+            short.append(say(MEMORY, amount=gigabytes(resources.memory_gb)))
         if gpus + resources.gpus > self.gpus:
-            short.append(f"{resources.gpus} GPU{'s' if resources.gpus != 1 else ''}")
-        return " and ".join(short)
+            short.append(counted(resources.gpus, ONE_GPU, GPUS))
+        return together(short)
 
     @property
     def reserved(self) -> tuple[int, int, int]:
@@ -589,21 +671,21 @@ class Worker(models.Model):
             worker.count_reserved()
             if reason := worker.refusal(run):
                 handed = Run.objects.filter(id=run.id, status=Status.SCHEDULED)
-                return Taken.NO_ROOM if handed.update(waiting_reason=reason) else Taken.GONE
+                return Taken.NO_ROOM if handed.update(**waiting(reason)) else Taken.GONE
             if not run.claim(process):
                 return Taken.GONE
             worker.count_reserved()
             worker.save_reserved()
         return Taken.YES
 
-    def refusal(self, run: Run) -> str:
+    def refusal(self, run: Run) -> Said | None:
         """Why this worker does not take `run` now: too little free, or an older run that
-        could fit here waits for it first. "" when it takes it."""
-        if lacking := self.lacking(run.resources):
-            return f"{WAITING_FOR_ROOM} {lacking} free."
+        could fit here waits for it first. None when it takes it."""
+        if lacking := self.shortfall(run.resources):
+            return say(FOR_ROOM, lacking=lacking)
         if first := self.first_in_line(run):
-            return f"{WAITING_BEHIND}{first.id}, which came first."
-        return ""
+            return say(BEHIND, run=first.id)
+        return None
 
     def first_in_line(self, run: Run) -> Run | None:
         """The oldest run of the same queue, handed back for want of room, that this worker

@@ -4,6 +4,7 @@ import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
+from aicenter.wording import shown
 from datasets.paths import content_type_of
 from pipelines.models import Artifact, LogLine, Run
 
@@ -76,8 +77,10 @@ def log_text(run: Run, last: int | None = None) -> Iterator[str]:
     lines = run.log_lines.order_by("n")
     if last is not None:
         lines = lines.filter(n__lte=last)
-    for time, stream, text in lines.values_list("time", "stream", "text").iterator(2000):
-        yield f"{time.isoformat(timespec='milliseconds')} {stream} {text}\n"
+    rows = lines.values_list("time", "stream", "text", "said").iterator(2000)
+    for time, stream, text, said in rows:
+        # The service's lines in the reader's language, the run's own as written.
+        yield f"{time.isoformat(timespec='milliseconds')} {stream} {shown(said, text)}\n"
 
 
 def log_entry(run: Run) -> tuple[str, Iterator[bytes], int] | None:

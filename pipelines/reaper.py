@@ -11,10 +11,12 @@ from django.apps import apps as global_apps
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 from django_q.brokers import get_broker
 from django_q.conf import Conf
 from django_q.models import Schedule
 
+from aicenter.wording import say
 from pipelines.models import STARTED, Run, Status
 from pipelines.runner.execute import end_group
 from pipelines.runner.host import host_name
@@ -22,6 +24,8 @@ from pipelines.runner.logs import note
 from pipelines.start import enqueue
 
 REAPER_SCHEDULE = "reap-lost-runs"
+WORKER_LOST = gettext_noop("Worker lost: %(worker)s sent no heartbeat since %(since)s UTC.")
+THE_WORKER_LOST = gettext_noop("Worker lost: the worker sent no heartbeat since %(since)s UTC.")
 
 
 def reap_lost_runs() -> int:
@@ -35,9 +39,10 @@ def reap_lost_runs() -> int:
 
 
 def reap(run: Run, cutoff) -> int:
-    message = (
-        f"Worker lost: {run.worker or 'the worker'} sent no heartbeat since "
-        f"{run.heartbeat_at:%Y-%m-%d %H:%M:%S} UTC."
+    message = say(
+        WORKER_LOST if run.worker else THE_WORKER_LOST,
+        worker=run.worker,
+        since=f"{run.heartbeat_at:%Y-%m-%d %H:%M:%S}",
     )
     if not run.lose(message, silent_since=cutoff):
         return 0
@@ -67,7 +72,7 @@ def requeue(run: Run, cutoff) -> int:
     )
     if taken:
         enqueue(run)
-        note(run, "Queued again: the broker had lost its task.")
+        note(run, say(gettext_noop("Queued again: the broker had lost its task.")))
     return taken
 
 

@@ -8,9 +8,12 @@ from dataclasses import asdict, dataclass
 
 from django.conf import settings
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_noop, ngettext
 
 GB = 1024**3
+# Counts said in sentences the service keeps (aicenter.wording.counted).
+CORE, CORES = gettext_noop("1 core"), gettext_noop("%(count)s cores")
+ONE_GPU, GPUS = gettext_noop("1 GPU"), gettext_noop("%(count)s GPUs")
 
 
 @dataclass(frozen=True)

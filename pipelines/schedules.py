@@ -5,13 +5,27 @@ from datetime import datetime, timedelta
 from croniter import croniter
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 from django_q.models import Schedule
 
 from aicenter.models import EventKind, record_event
-from pipelines.models import Overlap, Pipeline, Run, ScheduleKind
+from aicenter.wording import say
+from pipelines.models import Overlap, Pipeline, Run, ScheduleKind, Status
 from pipelines.start import start_run
 
 FIRE = "pipelines.tasks.fire_schedule"
+# A fire skipped while the previous run goes, by the status of that run.
+SKIPPED = {
+    Status.SCHEDULED: gettext_noop(
+        "%(pipeline)s: a scheduled run was skipped because run #%(run)s is still scheduled."
+    ),
+    Status.PACKAGING: gettext_noop(
+        "%(pipeline)s: a scheduled run was skipped because run #%(run)s is still packaging."
+    ),
+    Status.RUNNING: gettext_noop(
+        "%(pipeline)s: a scheduled run was skipped because run #%(run)s is still running."
+    ),
+}
 
 
 def sync_schedule(pipeline: Pipeline) -> None:
@@ -75,9 +89,6 @@ def fire(pipeline_id: int) -> Run | None:
 
 
 def record_skip(pipeline: Pipeline, going: Run) -> None:
-    message = (
-        f"{pipeline.name}: a scheduled run was skipped because run #{going.id} "
-        f"is still {going.get_status_display().lower()}."
-    )
+    message = say(SKIPPED[going.status], pipeline=pipeline.name, run=going.id)
     link = pipeline.get_absolute_url()
     record_event(pipeline.project_id, EventKind.SCHEDULE_SKIPPED, message, link=link)

@@ -2,12 +2,14 @@
 
 from django.conf import settings
 from django.db import transaction
+from django.utils.translation import gettext_noop
 from django_q.tasks import async_task
 
+from aicenter.wording import say
 from pipelines.fields import definition_fields
-from pipelines.models import Pipeline, Run
+from pipelines.models import Pipeline, Run, waiting
 
-GPU_WAIT = "Waiting for a GPU worker (queue {cluster})."
+GPU_WAIT = gettext_noop("Waiting for a GPU worker (queue %(cluster)s).")
 
 
 def copied(source: Pipeline | Run) -> dict:
@@ -41,7 +43,7 @@ def queue_run(
         pipeline_name=name,
         parameters=parameters,
         **source.resources.as_dict(),
-        waiting_reason=GPU_WAIT.format(cluster=settings.GPU_CLUSTER) if source.gpu else "",
+        **waiting(say(GPU_WAIT, cluster=settings.GPU_CLUSTER) if source.gpu else None),
         **copied(source),
     )
     if pipeline is not None:

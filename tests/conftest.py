@@ -4,6 +4,7 @@ import uuid
 import pytest
 from django.dispatch import receiver
 from django.test.signals import setting_changed
+from django.utils import translation
 
 from aicenter.store import get_store
 from tests.factories import logged_in_client, make_project, make_user
@@ -31,6 +32,14 @@ def isolated_store(request, settings, tmp_path):
     else:
         settings.STORE = {"kind": "local", "root": str(tmp_path / "store")}
     return settings.STORE
+
+
+@pytest.fixture(autouse=True)
+def default_language():
+    """A request in Japanese leaves Japanese active in the thread (LocaleMiddleware activates a
+    language and never resets it): each test starts in the site's default."""
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)

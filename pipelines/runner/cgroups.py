@@ -18,6 +18,10 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from django.utils.translation import gettext_noop
+
+from aicenter.wording import said_of, say, together
+
 MOUNT = Path("/sys/fs/cgroup")
 PROC_CGROUP = Path("/proc/self/cgroup")
 PERIOD_US = 100_000
@@ -29,6 +33,14 @@ EMPTY_WAIT = 3.0
 # A group this old and empty was left by a worker that died; a younger one may be about to
 # take its run's first process.
 STALE_AFTER = 600
+# Why a worker has no control group to use, said in each run's log line on its limits.
+UNREADABLE = gettext_noop("the worker's control groups cannot be read (%(error)s)")
+NO_V2 = gettext_noop("no cgroup v2 hierarchy")
+NO_V2_MEMORY = gettext_noop("cgroup v2 offers no memory controller in %(folder)s")
+NO_V2_CONTROLLERS = gettext_noop("cgroup v2 offers no %(controllers)s controller in %(folder)s")
+V2_NOT_WRITABLE = gettext_noop("cgroup v2 groups cannot be made below %(folder)s (%(error)s)")
+NO_V1 = gettext_noop("no writable cgroup v1 memory hierarchy")
+EITHER = gettext_noop("%(some)s; %(other)s")
 
 
 class Unusable(Exception):
@@ -191,34 +203,34 @@ def find(mount: Path = MOUNT, proc_cgroup: Path = PROC_CGROUP) -> Hierarchy:
     try:
         groups = own_groups(proc_cgroup)
     except (OSError, ValueError) as error:
-        raise Unusable(f"the worker's control groups cannot be read ({error})") from None
+        raise Unusable(say(UNREADABLE, error=str(error))) from None
     reasons = []
     for attempt in (find_v2, find_v1):
         try:
             return attempt(mount, groups)
         except Unusable as reason:
-            reasons.append(str(reason))
-    raise Unusable("; ".join(reasons))
+            reasons.append(said_of(reason) or str(reason))
+    raise Unusable(together(reasons, EITHER))
 
 
 def find_v2(mount: Path, groups: dict[str, str]) -> Hierarchy:
     root = mount if (mount / "cgroup.controllers").exists() else mount / "unified"
     if "" not in groups or not (root / "cgroup.controllers").exists():
-        raise Unusable("no cgroup v2 hierarchy")
+        raise Unusable(say(NO_V2))
     own = root / groups[""].lstrip("/")
     offered = (own / "cgroup.controllers").read_text().split()
     if "memory" not in offered:
-        raise Unusable(f"cgroup v2 offers no memory controller in {own}")
+        raise Unusable(say(NO_V2_MEMORY, folder=str(own)))
     missing = [controller for controller in WANTED if controller not in offered]
     if missing:
-        raise Unusable(f"cgroup v2 offers no {', '.join(missing)} controller in {own}")
+        raise Unusable(say(NO_V2_CONTROLLERS, controllers=", ".join(missing), folder=str(own)))
     enable = " ".join(f"+{controller}" for controller in WANTED)
     try:
         (own / "cgroup.subtree_control").write_text(enable)
         (own / RUNS).mkdir(exist_ok=True)
         (own / RUNS / "cgroup.subtree_control").write_text(enable)
     except OSError as error:
-        raise Unusable(f"cgroup v2 groups cannot be made below {own} ({error})") from None
+        raise Unusable(say(V2_NOT_WRITABLE, folder=str(own), error=str(error))) from None
     sweep(own / RUNS)
     return Hierarchy(2, {"unified": own / RUNS})
 
@@ -236,7 +248,7 @@ def find_v1(mount: Path, groups: dict[str, str]) -> Hierarchy:
                 parents[controller] = own / RUNS
                 sweep(own / RUNS)
     if "memory" not in parents:
-        raise Unusable("no writable cgroup v1 memory hierarchy")
+        raise Unusable(say(NO_V1))
     return Hierarchy(1, parents)
 
 

@@ -21,13 +21,24 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from django.conf import settings
+from django.utils.translation import gettext_noop
 
+from aicenter.wording import Said, said_of, say
 from pipelines.runner import bridge
 
 HEAD_MAX_BYTES = 16384
 TIMEOUT_SECONDS = 15
 PROXY = f"http://127.0.0.1:{bridge.PORT}"
 LOCAL = "localhost,127.0.0.1,::1"
+GATE_REFUSED = gettext_noop("%(error)s\nThe network gate refused: %(refusal)s")
+# Why the gate refused a connection, said in the run's log.
+UNRESOLVED = gettext_noop("%(host)s could not be resolved (%(error)s).")
+OUT_OF_REACH = gettext_noop(
+    "%(target)s is at %(addresses)s: the host itself or a private network, out of a sandbox's "
+    "reach (EGRESS_ALLOW opens a range)."
+)
+NOT_A_TARGET = gettext_noop("%(target)s is not a host and port.")
+ONLY_HTTPS = gettext_noop("Only HTTPS goes through the network gate (an HTTP CONNECT request).")
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 DENIED = [
@@ -97,15 +108,12 @@ class Rules:
         try:
             found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except (OSError, UnicodeError) as error:
-            raise Refused(f"{host} could not be resolved ({error}).") from None
+            raise Refused(say(UNRESOLVED, host=host, error=str(error))) from None
         addresses = [sockaddr[0] for *_, sockaddr in found]
         for address in addresses:
             if self.permits(ipaddress.ip_address(address.split("%")[0])):
                 return address
-        raise Refused(
-            f"{host}:{port} is at {', '.join(addresses)}: the host itself or a private network, "
-            "out of a sandbox's reach (EGRESS_ALLOW opens a range)."
-        )
+        raise Refused(say(OUT_OF_REACH, target=f"{host}:{port}", addresses=", ".join(addresses)))
 
 
 def tunnel_target(head: bytes) -> tuple[str, int]:
@@ -113,10 +121,10 @@ def tunnel_target(head: bytes) -> tuple[str, int]:
     request_line = head.split(b"\r\n", 1)[0].decode("latin-1")
     parts = request_line.split(" ")
     if len(parts) != 3 or parts[0] != "CONNECT":
-        raise Refused("Only HTTPS goes through the network gate (an HTTP CONNECT request).")
+        raise Refused(say(ONLY_HTTPS))
     host, separator, port = parts[1].rpartition(":")
     if not separator or not port.isdigit() or not 0 < int(port) < 65536:
-        raise Refused(f"{parts[1]!r} is not a host and port.")
+        raise Refused(say(NOT_A_TARGET, target=repr(parts[1])))
     return host.strip("[]"), int(port)
 
 
@@ -125,10 +133,10 @@ def read_head(connection: socket.socket) -> bytes:
     while b"\r\n\r\n" not in head:
         data = connection.recv(4096)
         if not data:
-            raise Refused("The request ended before its head did.")
+            raise Refused(say(gettext_noop("The request ended before its head did.")))
         head += data
         if len(head) > HEAD_MAX_BYTES:
-            raise Refused("The request's head is too long.")
+            raise Refused(say(gettext_noop("The request's head is too long.")))
     return head
 
 
@@ -142,7 +150,7 @@ class Tunnel(socketserver.BaseRequestHandler):
                 (self.server.rules.resolve(host, port), port), timeout=TIMEOUT_SECONDS
             )
         except (Refused, OSError) as error:
-            self.server.refused(str(error))
+            self.server.refused(said_of(error) or str(error))
             with contextlib.suppress(OSError):
                 client.sendall(b"HTTP/1.1 403 Forbidden\r\nConnection: close\r\n\r\n")
             return
@@ -158,11 +166,11 @@ class Server(socketserver.ThreadingUnixStreamServer):
 
     def __init__(self, path: str) -> None:
         self.rules = Rules()
-        self.refusals: list[str] = []  # the first hundred
+        self.refusals: list[Said | str] = []  # the first hundred
         self.refused_count = 0
         super().__init__(path, Tunnel)
 
-    def refused(self, reason: str) -> None:
+    def refused(self, reason: Said | str) -> None:
         self.refused_count += 1
         if len(self.refusals) < 100:
             self.refusals.append(reason)
@@ -193,7 +201,8 @@ class Gate:
             refusals = self.server.refusals
             if not refusals:
                 raise
-            raise failure(f"{error}\nThe network gate refused: {refusals[0]}") from error
+            before = said_of(error) or str(error)
+            raise failure(say(GATE_REFUSED, error=before, refusal=refusals[0])) from error
 
     @staticmethod
     def environment() -> dict[str, str]:

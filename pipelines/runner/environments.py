@@ -23,13 +23,21 @@ from pathlib import Path
 from typing import IO
 
 from django.conf import settings
+from django.utils.translation import gettext_noop
 
+from aicenter.wording import say
 from pipelines.runner import egress, sandbox
 from pipelines.runner.workspace import RunUser, give, run_user
 
 READY_MARKER = ".ready"
 SIZE_MARKER = ".size"
 LAST_LINES = 25
+
+
+NO_PYTHON = gettext_noop("Python %(version)s is not available on this worker.")
+INSTALL_TIMED_OUT = gettext_noop("Installing the requirements took longer than %(seconds)s s.")
+# What the installer wrote follows as it wrote it.
+INSTALL_FAILED = gettext_noop("Installing the requirements failed:\n%(output)s")
 
 
 class EnvironmentBuildError(Exception):
@@ -138,7 +146,7 @@ def find_interpreter(version: str) -> str:
     for candidate in filter(None, candidates):
         if runs(candidate, version):
             return candidate
-    raise EnvironmentBuildError(f"Python {version} is not available on this worker.")
+    raise EnvironmentBuildError(say(NO_PYTHON, version=version))
 
 
 def runs(executable: str, version: str) -> bool:
@@ -303,8 +311,8 @@ def installer_run(command: list[str], env: dict[str, str] | None = None) -> None
         )
     except subprocess.TimeoutExpired:
         raise EnvironmentBuildError(
-            f"Installing the requirements took longer than {settings.ENVIRONMENT_BUILD_TIMEOUT} s."
+            say(INSTALL_TIMED_OUT, seconds=settings.ENVIRONMENT_BUILD_TIMEOUT)
         ) from None
     if result.returncode != 0:
         tail = (result.stdout + result.stderr).strip().splitlines()[-LAST_LINES:]
-        raise EnvironmentBuildError("Installing the requirements failed:\n" + "\n".join(tail))
+        raise EnvironmentBuildError(say(INSTALL_FAILED, output="\n".join(tail)))

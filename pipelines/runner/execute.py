@@ -13,7 +13,9 @@ from pathlib import Path
 from django.conf import settings
 from django.db import DatabaseError, connection
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
+from aicenter.wording import Said, say
 from pipelines.models import Run, Stream
 from pipelines.runner import sandbox
 from pipelines.runner.limits import RunLimits
@@ -22,6 +24,11 @@ from pipelines.runner.metrics import RunMetrics
 from pipelines.runner.workspace import RunUser
 
 TICK = 0.2
+NOT_PERMITTED = gettext_noop(
+    "User %(user)s (RUN_AS_USER) may not run %(program)s in %(folder)s: install Python and "
+    "AICENTER_WORKER_DIR where that user can reach them"
+)
+WITH_ERROR = gettext_noop("%(what)s (%(error)s).")
 FLUSH_EVERY = 0.5
 CHECK_EVERY = 1.0
 READ_LIMIT = 64 * 1024
@@ -36,7 +43,7 @@ class Outcome:
     returncode: int | None
     stopped: str | None = None  # "killed", "timeout" or "limit"
     result: dict = field(default_factory=dict)
-    exceeded: str | None = None  # which limit ended the run, for a person
+    exceeded: Said | None = None  # which limit ended the run, for a person
 
 
 def execute(
@@ -93,10 +100,8 @@ def start(command: list[str], cwd: Path, env: dict, user: RunUser | None) -> sub
     except PermissionError as error:
         if user is None:
             raise
-        raise PermissionError(
-            f"User {user.name} (RUN_AS_USER) may not run {command[0]} in {cwd}: install "
-            f"Python and AICENTER_WORKER_DIR where that user can reach them ({error})."
-        ) from None
+        said = say(NOT_PERMITTED, user=user.name, program=command[0], folder=str(cwd))
+        raise PermissionError(say(WITH_ERROR, what=said, error=str(error))) from None
 
 
 def start_reader(pipe, stream: str, lines: queue.Queue) -> threading.Thread:

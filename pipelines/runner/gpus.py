@@ -17,6 +17,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from django.conf import settings
+from django.utils.translation import gettext_noop
+
+from aicenter.wording import Said, counted, say
+from pipelines.resources import GPUS, ONE_GPU
 
 LISTED = re.compile(r"^GPU (\d+):", re.MULTILINE)
 WAIT_EVERY = 1.0
@@ -56,10 +60,7 @@ class Claims:
     def claim(self, count: int, holder: str) -> list[str] | None:
         """`count` free devices, now held by `holder`; None while too few are free."""
         if count > len(self.devices):
-            raise GpusUnavailable(
-                f"The run needs {gpus_text(count)} and this worker has {len(self.devices)} "
-                "(GPU_DEVICES, or what nvidia-smi -L lists)."
-            )
+            raise GpusUnavailable(say(TOO_FEW, needed=gpus_text(count), count=len(self.devices)))
         with self.locked() as held:
             free = [device for device in self.devices if device not in held]
             if len(free) < count:
@@ -84,7 +85,7 @@ class Claims:
                 waiting()
                 told = True
             if stop():
-                raise KilledWhileWaiting("Killed on request while waiting for a GPU.")
+                raise KilledWhileWaiting(say(KILLED_WAITING))
             time.sleep(WAIT_EVERY)
         return chosen
 
@@ -119,8 +120,15 @@ def alive(pid: int) -> bool:
     return True
 
 
-def gpus_text(count: int) -> str:
-    return f"{count} GPU{'s' if count != 1 else ''}"
+def gpus_text(count: int) -> Said:
+    return counted(count, ONE_GPU, GPUS)
+
+
+TOO_FEW = gettext_noop(
+    "The run needs %(needed)s and this worker has %(count)s (GPU_DEVICES, or what nvidia-smi "
+    "-L lists)."
+)
+KILLED_WAITING = gettext_noop("Killed on request while waiting for a GPU.")
 
 
 @contextlib.contextmanager

@@ -11,8 +11,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.conf import settings
+from django.utils.translation import gettext_noop
 
-from pipelines.resources import Resources, gigabytes
+from aicenter.wording import COMMA, Said, counted, said_of, say, together
+from pipelines.resources import CORE, CORES, Resources, gigabytes
 from pipelines.runner import cgroups
 
 # Numeric libraries start a thread per core of the machine unless told otherwise.
@@ -28,43 +30,53 @@ def thread_variables(cpus: int) -> dict[str, str]:
     return dict.fromkeys(THREAD_VARIABLES, str(cpus))
 
 
-def out_of_memory(resources: Resources) -> str:
-    return f"Out of memory: the run used more than {gigabytes(resources.memory_gb)}, its limit."
+OUT_OF_MEMORY = gettext_noop("Out of memory: the run used more than %(limit)s, its limit.")
+OUT_OF_DISK = gettext_noop(
+    "Out of disk: the run wrote more than %(limit)s to its workspace, its limit."
+)
+UNENFORCED = gettext_noop(
+    "Limits: %(disk)s; %(cores)s told to numeric libraries. Not enforced on this worker: "
+    "memory (%(memory)s), CPU (%(cores)s) and the number of processes, as it has no control "
+    "group it can use (%(why)s)."
+)
+DISK_WATCHED = gettext_noop("%(amount)s of workspace disk (watched)")
+ENFORCED = gettext_noop("Limits: %(held)s (cgroup v%(version)s), %(disk)s.")
+PARTLY_ENFORCED = gettext_noop(
+    "Limits: %(held)s (cgroup v%(version)s), %(disk)s. Not enforced on this worker: "
+    "%(missing)s (no such controller)."
+)
 
 
-def out_of_disk(resources: Resources) -> str:
-    return (
-        f"Out of disk: the run wrote more than {gigabytes(resources.disk_gb)} to its "
-        "workspace, its limit."
-    )
+def out_of_memory(resources: Resources) -> Said:
+    return say(OUT_OF_MEMORY, limit=gigabytes(resources.memory_gb))
 
 
-def summary(resources: Resources) -> str:
+def out_of_disk(resources: Resources) -> Said:
+    return say(OUT_OF_DISK, limit=gigabytes(resources.disk_gb))
+
+
+def summary(resources: Resources) -> Said:
     """The run log's line on its limits, and on those this worker cannot enforce."""
     hierarchy = cgroups.worker_hierarchy()
     disk = (
-        "no disk cap"
+        say(gettext_noop("no disk cap"))
         if resources.disk_gb is None
-        else f"{gigabytes(resources.disk_gb)} of workspace disk (watched)"
+        else say(DISK_WATCHED, amount=gigabytes(resources.disk_gb))
     )
-    cores = f"{resources.cpus} core{'s' if resources.cpus != 1 else ''}"
+    cores = counted(resources.cpus, CORE, CORES)
+    memory = gigabytes(resources.memory_gb)
     if isinstance(hierarchy, cgroups.Unusable):
-        return (
-            f"Limits: {disk}; {cores} told to numeric libraries. Not enforced on this "
-            f"worker: memory ({gigabytes(resources.memory_gb)}), CPU ({cores}) and the "
-            f"number of processes, as it has no control group it can use ({hierarchy})."
-        )
+        why = said_of(hierarchy) or str(hierarchy)
+        return say(UNENFORCED, disk=disk, cores=cores, memory=memory, why=why)
     enforced = {
-        "memory": f"{gigabytes(resources.memory_gb)} of memory",
+        "memory": say(gettext_noop("%(amount)s of memory"), amount=memory),
         "cpu": cores,
-        "pids": f"{settings.RUN_PIDS} processes",
+        "pids": say(gettext_noop("%(count)s processes"), count=settings.RUN_PIDS),
     }
-    held = [enforced[name] for name in hierarchy.controllers]
-    line = f"Limits: {', '.join(held)} (cgroup v{hierarchy.version}), {disk}."
-    missing = [name for name in enforced if name not in hierarchy.controllers]
-    if missing:
-        line += f" Not enforced on this worker: {', '.join(missing)} (no such controller)."
-    return line
+    held = together([enforced[name] for name in hierarchy.controllers], COMMA)
+    missing = ", ".join(name for name in enforced if name not in hierarchy.controllers)
+    pattern = PARTLY_ENFORCED if missing else ENFORCED
+    return say(pattern, held=held, version=hierarchy.version, disk=disk, missing=missing)
 
 
 @dataclass
@@ -144,13 +156,13 @@ class RunLimits:
     def wrap(self, command: list[str]) -> list[str]:
         return self.group.join(command) if self.group else command
 
-    def over(self) -> str | None:
+    def over(self) -> Said | None:
         """Why the run must stop now, or None."""
         if self.disk.exceeded():
             return out_of_disk(self.resources)
         return None
 
-    def ended_over(self) -> str | None:
+    def ended_over(self) -> Said | None:
         """Why the run ended, if a limit ended it."""
         if self.group is not None and self.group.oom_killed():
             return out_of_memory(self.resources)

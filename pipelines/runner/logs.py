@@ -4,11 +4,14 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
+from aicenter.wording import Said, english, kept, say
 from pipelines.models import MAX_LINE_CHARS, LogLine, Run, Stream
 
 # Rows per transaction when a log is written.
 FLUSH_BATCH = 1000
+TRUNCATED = gettext_noop("[log truncated: the run wrote more than %(cap)s]")
 
 
 class RunLog:
@@ -22,29 +25,33 @@ class RunLog:
         self.truncated = False
         self.pending: list[LogLine] = []
 
-    def add(self, stream: str, text: str, time=None) -> None:
-        """Keep a line; past the cap the run's output is dropped, the service's own lines not."""
+    def add(self, stream: str, text: str | Said, time=None) -> None:
+        """Keep a line; past the cap the run's output is dropped, the service's own lines not.
+        A line the service said (a Said) is kept in English and worded for each reader."""
         if self.truncated and stream != Stream.SYSTEM:
             return
-        text = text[:MAX_LINE_CHARS]
+        said, text = kept(text), english(text)[:MAX_LINE_CHARS]
         exceeded = self.exceeded_cap(text) if stream != Stream.SYSTEM else None
         if exceeded:
             self.truncated = True
-            text, stream = f"[log truncated: the run wrote more than {exceeded}]", Stream.SYSTEM
-        line = LogLine(run_id=self.run_id, time=time or timezone.now(), stream=stream, text=text)
+            marker = say(TRUNCATED, cap=exceeded)
+            said, text, stream = marker.stored(), english(marker), Stream.SYSTEM
+        line = LogLine(
+            run_id=self.run_id, time=time or timezone.now(), stream=stream, text=text, said=said
+        )
         self.pending.append(line)
         self.size += len(text) + 1
         self.count += 1
 
-    def exceeded_cap(self, text: str) -> str | None:
+    def exceeded_cap(self, text: str) -> Said | None:
         """The cap the line would take the log past, said for the marker; None within both."""
         if self.size + len(text) + 1 > settings.RUN_LOG_MAX_BYTES:
-            return f"{settings.RUN_LOG_MAX_BYTES:,} bytes"
+            return say(gettext_noop("%(count)s bytes"), count=f"{settings.RUN_LOG_MAX_BYTES:,}")
         if self.count + 1 > settings.RUN_LOG_MAX_LINES:
-            return f"{settings.RUN_LOG_MAX_LINES:,} lines"
+            return say(gettext_noop("%(count)s lines"), count=f"{settings.RUN_LOG_MAX_LINES:,}")
         return None
 
-    def system(self, text: str) -> None:
+    def system(self, text: str | Said) -> None:
         self.add(Stream.SYSTEM, text)
 
     def flush(self) -> None:
@@ -66,7 +73,7 @@ class RunLog:
             LogLine.objects.bulk_create(batch)
 
 
-def note(run: Run, text: str) -> None:
+def note(run: Run, text: str | Said) -> None:
     """One line of the service's in a run's log, written from outside the run's worker."""
     log = RunLog(run)
     log.system(text)

@@ -24,10 +24,12 @@ from typing import BinaryIO
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
+from aicenter.wording import Said, say
 from pipelines.models import MAX_METRIC_NAME, Metric, MetricPoint
 from pipelines.runner.logs import RunLog
-from pipelines.runner.nofollow import Refused, open_regular_file
+from pipelines.runner.nofollow import GONE, Refused, open_regular_file
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +43,22 @@ MAX_STEP = 2**62
 REPORTED_BAD_LINES = 100
 WRITE_BATCH = 1000
 CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f]")
+
+# Why a line of the metrics file was skipped, and what the run's log says of the file.
+BAD_STEP = gettext_noop("its step is not a whole number from 0 to %(most)s")
+NAME_TOO_LONG = gettext_noop("its name is longer than %(most)s characters")
+NOT_A_NUMBER = gettext_noop("the value of %(value)s is not a number")
+LINE_TOO_LONG = gettext_noop("it is longer than %(size)s KB")
+TOO_MANY_NAMES = gettext_noop("the run would have more than %(count)s metric names")
+DATABASE_BUSY = gettext_noop("the database could not be used")
+TOO_LONG = gettext_noop("it is too long")
+NOT_READ_TO_END = gettext_noop("The metrics file was not read to its end: %(why)s.")
+NOT_READ = gettext_noop("The metrics file was not read: %(why)s.")
+SKIPPED_IN_ALL = gettext_noop("%(count)s lines of the metrics file were skipped in all.")
+NOT_READ_ANY_MORE = gettext_noop("The metrics file is not read any more: %(error)s.")
+DROPPED = gettext_noop("Metrics past %(cap)s points were dropped: the run reports too many.")
+LINE_SKIPPED = gettext_noop("Metrics file line %(number)s skipped: %(why)s.")
+COUNTED_NOT_SHOWN = gettext_noop("Further bad lines of the metrics file are counted, not shown.")
 
 
 class BadLine(ValueError):
@@ -75,9 +93,9 @@ def read_object(line: bytes) -> dict:
     try:
         found = json.loads(line)
     except (ValueError, RecursionError):
-        raise BadLine("it is not JSON") from None
+        raise BadLine(say(gettext_noop("it is not JSON"))) from None
     if not isinstance(found, dict):
-        raise BadLine("it is not a JSON object")
+        raise BadLine(say(gettext_noop("it is not a JSON object")))
     return found
 
 
@@ -85,29 +103,29 @@ def entries(found: dict) -> tuple[dict, int | None]:
     """{name: raw value} and the line's step (None: automatic), checked."""
     step = found.get("step")
     if step is not None and (type(step) is not int or not 0 <= step <= MAX_STEP):
-        raise BadLine(f"its step is not a whole number from 0 to {MAX_STEP}")
+        raise BadLine(say(BAD_STEP, most=MAX_STEP))
     if "name" in found:
         if "value" not in found:
-            raise BadLine("it has a name but no value")
+            raise BadLine(say(gettext_noop("it has a name but no value")))
         if not isinstance(found["name"], str):
-            raise BadLine("its name is not text")
+            raise BadLine(say(gettext_noop("its name is not text")))
         values = {found["name"]: found["value"]}
     elif "value" in found:
-        raise BadLine("it has a value but no name")
+        raise BadLine(say(gettext_noop("it has a value but no name")))
     else:
         values = {name: value for name, value in found.items() if name != "step"}
         if not values:
-            raise BadLine("it has no name")
+            raise BadLine(say(gettext_noop("it has no name")))
     return values, step
 
 
 def check_name(name: str) -> None:
     if not name.strip():
-        raise BadLine("its name is not text")
+        raise BadLine(say(gettext_noop("its name is not text")))
     if len(name) > MAX_METRIC_NAME:
-        raise BadLine(f"its name is longer than {MAX_METRIC_NAME} characters")
+        raise BadLine(say(NAME_TOO_LONG, most=MAX_METRIC_NAME))
     if CONTROL_CHARACTER.search(name):
-        raise BadLine("its name holds a control character")
+        raise BadLine(say(gettext_noop("its name holds a control character")))
 
 
 def value_of(value) -> float | None:
@@ -115,7 +133,7 @@ def value_of(value) -> float | None:
     if value is None:
         return None
     if type(value) not in {int, float}:
-        raise BadLine(f"the value of {value!r:.40} is not a number")
+        raise BadLine(say(NOT_A_NUMBER, value=f"{value!r:.40}"))
     try:
         number = float(value)
     except OverflowError:
@@ -132,7 +150,7 @@ class MetricsFile:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.refused: str | None = None
+        self.refused: Said | None = None
         self.at_end = False
         self._file: BinaryIO | None = None
         self._partial = b""
@@ -176,8 +194,8 @@ class MetricsFile:
             try:
                 self._file = open_regular_file(self.path)
             except Refused as refusal:
-                if str(refusal) != "it is gone":  # not written yet, or removed: looked for again
-                    self.refused = str(refusal)
+                if refusal.why != GONE:  # not written yet, or removed: looked for again
+                    self.refused = refusal.why
         return self._file is not None
 
 
@@ -217,13 +235,13 @@ class RunMetrics:
                 time.sleep(failures)
         if not (self.stopped or self.file.at_end):
             busy = failures >= FINISH_ATTEMPTS
-            why = "the database could not be used" if busy else "it is too long"
-            self.log.system(f"The metrics file was not read to its end: {why}.")
+            why = DATABASE_BUSY if busy else TOO_LONG
+            self.log.system(say(NOT_READ_TO_END, why=say(why)))
         self._safely(lambda: self._read(self.file.last_line()))
         if self.file.refused:
-            self.log.system(f"The metrics file was not read: {self.file.refused}.")
+            self.log.system(say(NOT_READ, why=self.file.refused))
         if self.bad_lines > REPORTED_BAD_LINES:
-            self.log.system(f"{self.bad_lines:,} lines of the metrics file were skipped in all.")
+            self.log.system(say(SKIPPED_IN_ALL, count=f"{self.bad_lines:,}"))
         self.file.close()
 
     def _safely(self, read) -> bool:
@@ -237,7 +255,7 @@ class RunMetrics:
             return False
         except Exception as error:
             logger.exception("Run %s: reading its metrics failed", self.run_id)
-            self.log.system(f"The metrics file is not read any more: {error}.")
+            self.log.system(say(NOT_READ_ANY_MORE, error=str(error)))
             self.stopped = True
         return True
 
@@ -249,18 +267,18 @@ class RunMetrics:
             try:
                 points = self._points(line)
             except BadLine as bad:
-                self._skip(number, str(bad))
+                self._skip(number, bad.args[0])
                 continue
             if not self._keep(points, now):
                 return
 
     def _points(self, line: bytes | None) -> list[Point]:
         if line is None:
-            raise BadLine(f"it is longer than {MAX_LINE_BYTES // 1024} KB")
+            raise BadLine(say(LINE_TOO_LONG, size=MAX_LINE_BYTES // 1024))
         points = parse(line, self.next_steps)
         new_names = {point.name for point in points} - self.next_steps.keys()
         if len(self.next_steps) + len(new_names) > MAX_NAMES:
-            raise BadLine(f"the run would have more than {MAX_NAMES:,} metric names")
+            raise BadLine(say(TOO_MANY_NAMES, count=f"{MAX_NAMES:,}"))
         advance(self.next_steps, points)
         return points
 
@@ -268,7 +286,7 @@ class RunMetrics:
         """False once the cap is reached: what follows is dropped, and said so once."""
         cap = settings.RUN_METRICS_MAX_POINTS
         if self.kept + len(points) > cap:
-            self.log.system(f"Metrics past {cap:,} points were dropped: the run reports too many.")
+            self.log.system(say(DROPPED, cap=f"{cap:,}"))
             self.stopped = True
             return False
         self.kept += len(points)
@@ -280,12 +298,12 @@ class RunMetrics:
             self.changed.add(point.name)
         return True
 
-    def _skip(self, number: int, why: str) -> None:
+    def _skip(self, number: int, why: Said) -> None:
         self.bad_lines += 1
         if self.bad_lines <= REPORTED_BAD_LINES:
-            self.log.system(f"Metrics file line {number} skipped: {why}.")
+            self.log.system(say(LINE_SKIPPED, number=number, why=why))
         if self.bad_lines == REPORTED_BAD_LINES:
-            self.log.system("Further bad lines of the metrics file are counted, not shown.")
+            self.log.system(say(COUNTED_NOT_SHOWN))
 
     def _write(self) -> None:
         """The pending points, WRITE_BATCH in a transaction. Plain rows, not models: building

@@ -17,28 +17,37 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
+from django.utils.translation import gettext_noop
+
 from aicenter.store import OpenFile
+from aicenter.wording import Said, say
 
 FOLDER_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW
 FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK
 # What the run's code can cause by changing its files meanwhile; other errors are the
 # worker's own trouble (no descriptors or memory left) and are raised.
+GONE = say(gettext_noop("it is gone"))
+NOT_READABLE = say(gettext_noop("the worker may not read it"))
 REFUSED_ERRORS = {
-    errno.ELOOP: "it is a link",
-    errno.ENOTDIR: "a folder on its path is a link or not a folder",
-    errno.ENOENT: "it is gone",
-    errno.ENXIO: "it is a socket or a device",
-    errno.ENODEV: "it is a device",
-    errno.EACCES: "the worker may not read it",
-    errno.EPERM: "the worker may not read it",
+    errno.ELOOP: say(gettext_noop("it is a link")),
+    errno.ENOTDIR: say(gettext_noop("a folder on its path is a link or not a folder")),
+    errno.ENOENT: GONE,
+    errno.ENXIO: say(gettext_noop("it is a socket or a device")),
+    errno.ENODEV: say(gettext_noop("it is a device")),
+    errno.EACCES: NOT_READABLE,
+    errno.EPERM: NOT_READABLE,
 }
 LINK = REFUSED_ERRORS[errno.ELOOP]
-NOT_REGULAR = "it is not a regular file"
+NOT_REGULAR = say(gettext_noop("it is not a regular file"))
 FOLDER, FILE = "folder", "file"
 
 
 class Refused(Exception):
-    """Not published: a link, a special file, or gone since it was listed; says why."""
+    """Not published: a link, a special file, or gone since it was listed; says why (a Said)."""
+
+    @property
+    def why(self) -> Said:
+        return self.args[0]
 
 
 @contextlib.contextmanager
@@ -112,7 +121,7 @@ class Folder:
             try:
                 entries = self._entries(folder)
             except Refused as refusal:
-                refused(folder.rstrip("/"), str(refusal))
+                refused(folder.rstrip("/"), refusal.why)
                 continue
             for name, kind in entries:
                 path = folder + name

@@ -18,9 +18,11 @@ from pathlib import Path
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from aicenter.store import STORE_ERRORS, OpenFile, check_key, get_store
 from aicenter.store.base import CHUNK
+from aicenter.wording import Said, say
 from datasets.models import Snapshot
 from packages.contract import PipelineType
 from packages.upload import CheckedZip, hash_file, inspect, register_trained_version, stored
@@ -36,6 +38,9 @@ logger = logging.getLogger(__name__)
 SKIPPED_IN_PACKAGE = {"__pycache__", ".ipynb_checkpoints"}
 # Artifacts held open at once while they upload: far below the usual 1,024 descriptors.
 OPEN_AT_ONCE = 128
+ARTIFACT_SKIPPED = gettext_noop("Artifact %(path)s skipped: %(why)s.")
+MADE_VERSION = gettext_noop("made version %(version)s")
+PACKAGE_FILE_SKIPPED = gettext_noop("Package file %(path)s skipped: %(why)s.")
 
 
 def upload_artifacts(run: Run, artifacts: Path, log: RunLog) -> None:
@@ -44,10 +49,10 @@ def upload_artifacts(run: Run, artifacts: Path, log: RunLog) -> None:
     try:
         folder = Folder.open(artifacts)
     except Refused as refusal:
-        log.system(f"Artifacts folder skipped: {refusal}.")
+        log.system(say(gettext_noop("Artifacts folder skipped: %(why)s."), why=refusal.why))
         return
     with folder:
-        upload_listed(run, folder, folder.files(skipping("Artifact", log)), log)
+        upload_listed(run, folder, folder.files(skipping(ARTIFACT_SKIPPED, log)), log)
 
 
 def upload_listed(run: Run, folder: Folder, paths: list[str], log: RunLog) -> None:
@@ -57,20 +62,20 @@ def upload_listed(run: Run, folder: Folder, paths: list[str], log: RunLog) -> No
         artifacts += upload_some(run, folder, paths[start : start + OPEN_AT_ONCE], log)
     Artifact.objects.bulk_create(artifacts)
     if artifacts:
-        log.system(f"Uploaded {len(artifacts)} artifact files.")
+        log.system(say(gettext_noop("Uploaded %(count)s artifact files."), count=len(artifacts)))
 
 
 def upload_some(run: Run, folder: Folder, paths: list[str], log: RunLog) -> list[Artifact]:
-    skipped, opened = skipping("Artifact", log), []
+    skipped, opened = skipping(ARTIFACT_SKIPPED, log), []
     with contextlib.ExitStack() as open_files:
         for path in paths:
             try:
                 key = check_key(f"runs/{run.id}/artifacts/{path}")
                 opened.append((path, key, open_files.enter_context(folder.open_file(path))))
             except ValueError:
-                skipped(path, "its name cannot be stored")
+                skipped(path, say(gettext_noop("its name cannot be stored")))
             except Refused as refusal:
-                skipped(path, str(refusal))
+                skipped(path, refusal.why)
         # Hashed from the same first `size` bytes the store sends, read at their offsets.
         hashes = [sha256_of_open(source) for _, _, source in opened]
         get_store().put_many_open([(source, key) for _, key, source in opened])
@@ -91,13 +96,14 @@ def sha256_of_open(source: OpenFile) -> str:
     return digest.hexdigest()
 
 
-def skipping(what: str, log: RunLog) -> Callable[[str, str], None]:
-    return lambda path, why: log.system(f"{what} {path!r} skipped: {why}.")
+def skipping(pattern: str, log: RunLog) -> Callable[[str, Said], None]:
+    """A line in the run's log for each path skipped, with why."""
+    return lambda path, why: log.system(say(pattern, path=repr(path), why=why))
 
 
 def zip_package(workspace: Workspace, log: RunLog) -> Path:
     """The package folder as save() left it, without caches, links or special files."""
-    target, skipped = workspace.root / "new-version.zip", skipping("Package file", log)
+    target, skipped = workspace.root / "new-version.zip", skipping(PACKAGE_FILE_SKIPPED, log)
     # The workspace's root is the worker's: only what lies beneath it is the code's to change.
     with (
         zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive,
@@ -111,7 +117,7 @@ def zip_package(workspace: Workspace, log: RunLog) -> Path:
                 with folder.open_file(path) as source:
                     add_to_zip(archive, path, source)
             except Refused as refusal:
-                skipped(path, str(refusal))
+                skipped(path, refusal.why)
     return target
 
 
@@ -176,9 +182,10 @@ def register(run: Run, publication: Publication) -> None:
             run.package_version.score = score
             run.package_version.save(update_fields=["score"])
         results = results_document(run, ended, version, publication.snapshot, score)
+        made = say(MADE_VERSION, version=version.label) if version else ""
         succeeded = run.succeed(
-            "Run successful.",
-            event=f"made version {version.label}" if version else "",
+            say(gettext_noop("Run successful.")),
+            event=made,
             ended_at=ended,
             score=score,
             produced_version=version,

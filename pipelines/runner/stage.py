@@ -9,16 +9,20 @@ from itertools import batched
 from pathlib import Path
 
 from django.conf import settings
-from django.template.defaultfilters import pluralize
+from django.utils.translation import gettext_noop
 
 from aicenter.archives import member_chunks
 from aicenter.store import get_store
+from aicenter.wording import say
 from datasets.models import BATCH, Blob, Dataset, Snapshot
 from datasets.snapshots import take_snapshot
 from pipelines.models import Run
 from pipelines.runner.caches import room_in_cache
 from pipelines.runner.logs import RunLog
 from pipelines.runner.workspace import Workspace
+
+STAGED_ONE = gettext_noop("Staged %(count)s file of %(folder)s into %(to)s/.")
+STAGED = gettext_noop("Staged %(count)s files of %(folder)s into %(to)s/.")
 
 
 @dataclass(frozen=True)
@@ -61,9 +65,9 @@ def stage_data(dataset: Dataset | None, folder: str, target: Path, log: RunLog) 
     if dataset is None:
         return None
     snapshot = stage_folder(dataset, folder, target)
+    pattern = STAGED_ONE if snapshot.file_count == 1 else STAGED
     log.system(
-        f"Staged {snapshot.file_count} file{pluralize(snapshot.file_count)} "
-        f"of {dataset.name}/{folder} into {target.name}/."
+        say(pattern, count=snapshot.file_count, folder=f"{dataset.name}/{folder}", to=target.name)
     )
     return snapshot
 

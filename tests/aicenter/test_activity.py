@@ -3,6 +3,7 @@
 import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
+from django.utils import translation
 
 from aicenter.models import Event, EventKind
 from datasets.ingest import upload_files
@@ -27,7 +28,7 @@ def test_an_uploaded_package_is_recorded_with_what_it_can_run(project, owner):
     assert event.link == version.get_absolute_url()
 
 
-def test_a_refused_package_is_recorded_with_every_reason(project, owner):
+def refuse_upload(project, owner) -> ValidationError:
     broken = zip_bytes({"train.py": "class Main:\n    pass\n", "../escape.txt": "x"})
     with pytest.raises(ValidationError) as refusal:
         upload_package(
@@ -38,9 +39,14 @@ def test_a_refused_package_is_recorded_with_every_reason(project, owner):
             file=uploaded(broken),
             user=owner,
         )
+    return refusal.value
+
+
+def test_a_refused_package_is_recorded_with_every_reason(project, owner):
+    refusal = refuse_upload(project, owner)
     event = Event.objects.get(kind=EventKind.PACKAGE_REFUSED)
     assert event.message.startswith("broken: upload refused.\n")
-    for reason in refusal.value.messages:
+    for reason in refusal.messages:
         assert reason in event.message
     assert event.user == owner
 
@@ -143,3 +149,50 @@ def test_the_activity_page_names_the_person_behind_each_event(project, owner, ed
     assert who_did(page, EventKind.RUN_KILLED) == ["eddie"]
     assert who_did(page, EventKind.RUN_FAILED) == ["worker"]
     assert "<td>eddie</td>" in page.text
+
+
+ENGLISH = {"accept-language": "en"}
+JAPANESE = {"accept-language": "ja"}
+
+
+def test_a_line_the_service_said_reads_in_the_readers_language(project, owner, viewer_client):
+    refuse_upload(project, owner)
+    event = Event.objects.get(kind=EventKind.PACKAGE_REFUSED)
+    assert event.said is not None
+    url = reverse("activity", args=[project.id])
+    english = viewer_client.get(url, headers=ENGLISH).text
+    japanese = viewer_client.get(url, headers=JAPANESE).text
+    assert "broken: upload refused.<br>" in english
+    assert "../escape.txt: the path leaves the archive&#x27;s folder (..)." in english
+    assert "broken: アップロードを拒否しました。<br>" in japanese
+    assert "../escape.txt: パスがアーカイブのフォルダーの外を指しています (..)。" in japanese
+    assert "upload refused" not in japanese
+
+
+def test_every_reason_of_a_refusal_is_kept_to_be_worded_again(project, owner):
+    refuse_upload(project, owner)
+    event = Event.objects.get(kind=EventKind.PACKAGE_REFUSED)
+    with translation.override("ja"):
+        lines = event.text.splitlines()
+    assert lines[0] == "broken: アップロードを拒否しました。"
+    assert len(lines) == len(event.message.splitlines()) > 2
+    assert not any("upload refused" in line for line in lines)
+
+
+def test_a_run_ending_reads_in_the_readers_language_with_its_names_as_written(
+    project, owner, viewer_client
+):
+    version = example_version(project, owner)
+    data = dataset_with(project, "reviews", {"a.csv": b"1"})
+    pipeline = training_pipeline(project, owner, version, data)
+    run = pipeline.runs.get()
+    run.request_kill()
+    url = reverse("activity", args=[project.id], query={"kind": EventKind.RUN_KILLED})
+    japanese = viewer_client.get(url, headers=JAPANESE).text
+    assert f"nightly: 実行 #{run.id} を強制終了しました: 開始前に強制終了しました。" in japanese
+
+
+def test_an_event_kept_before_events_were_said_is_shown_as_it_was_stored(project, viewer_client):
+    Event.objects.create(project=project, kind=EventKind.RUN_FAILED, message="nightly: run #7")
+    url = reverse("activity", args=[project.id])
+    assert "nightly: run #7" in viewer_client.get(url, headers=JAPANESE).text

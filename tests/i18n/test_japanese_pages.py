@@ -8,7 +8,11 @@ import pytest
 from django.urls import reverse
 
 from aicenter.models import EventKind, record_event
-from pipelines.models import Status
+from aicenter.wording import say
+from pipelines.models import STATUS_SAYS, WITH_DETAIL, Status
+from pipelines.runner.logs import RunLog
+from pipelines.runner.publish import MADE_VERSION
+from pipelines.runner.run import STARTED_ON, TIMED_OUT
 from tests.pipelines.builders import (
     dataset_with,
     example_version,
@@ -29,9 +33,9 @@ ALLOWED_WORDS = """
 ALLOWED = set(ALLOWED_WORDS.split())
 # Elements whose text is code or data, not words of the interface.
 CODE = {"code", "pre", "script", "style", "option"}
-# What a person or their code wrote (log lines, file names), and the Activity lines, which are
-# stored as they were worded in English when they happened.
-WRITTEN = {"log-text", "tree-file", "tree-folder", "event-message"}
+# What a person or their code wrote (its log lines, file names), and the Activity and log lines
+# kept as written before the service's sentences were said; the service's own are checked.
+WRITTEN = {"written", "tree-file", "tree-folder"}
 READ_ATTRIBUTES = {"aria-label", "title", "placeholder", "alt", "data-label"}
 
 
@@ -84,7 +88,14 @@ def furnished(project, owner):
     run = publish(run_of(pipeline, Status.SUCCESSFUL), score=0.9)
     store_artifacts(run, {"model/weights.txt": b"1\n"})
     write_log(run, [("stdout", "epoch 1"), ("system", "done")])
+    log = RunLog(run)
+    log.system(say(STARTED_ON, run=run.id, worker="petals:1"))
+    log.system(say(TIMED_OUT, seconds=60))
+    log.flush()
     record_event(project, EventKind.RUN_SUCCESSFUL, "nightly", owner)
+    ended = say(STATUS_SAYS[Status.SUCCESSFUL], pipeline="nightly", run=run.id)
+    made = say(MADE_VERSION, version="1.1")
+    record_event(project, EventKind.RUN_SUCCESSFUL, say(WITH_DETAIL, what=ended, detail=made))
     return {"version": version, "data": data, "pipeline": pipeline, "run": run}
 
 

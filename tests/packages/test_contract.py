@@ -79,7 +79,7 @@ def test_train_and_save_without_evaluate_support_training_only():
     ],
 )
 def test_contract_names_what_to_fix(overrides, message):
-    problems = contract_of(package_zip(**overrides)).problems
+    problems = [str(problem) for problem in contract_of(package_zip(**overrides)).problems]
     assert any(problem.startswith(message) for problem in problems), problems
 
 

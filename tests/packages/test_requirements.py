@@ -74,7 +74,7 @@ def test_an_empty_file_or_only_comments_is_allowed():
     ],
 )
 def test_a_line_reaching_outside_the_index_is_refused_with_its_reason(line, reason):
-    problems = requirement_problems(f"numpy==2.1.0\n\n{line}\n")
+    problems = [str(problem) for problem in requirement_problems(f"numpy==2.1.0\n\n{line}\n")]
     assert len(problems) == 1, problems
     assert problems[0].startswith("requirements.txt, line 3: "), problems
     assert reason in problems[0], problems
@@ -82,7 +82,7 @@ def test_a_line_reaching_outside_the_index_is_refused_with_its_reason(line, reas
 
 def test_every_refused_line_is_named_once():
     text = "./a\nnumpy==2.1.0\n-r b.txt\n# ./c\n--find-links /d\n"
-    lines = [problem.split(":")[0] for problem in requirement_problems(text)]
+    lines = [str(problem).split(":")[0] for problem in requirement_problems(text)]
     assert lines == [
         "requirements.txt, line 1",
         "requirements.txt, line 3",
@@ -93,7 +93,7 @@ def test_every_refused_line_is_named_once():
 def test_a_continued_line_is_checked_whole_and_named_by_its_first_line():
     text = "numpy==2.1.0\nmylib \\\n  @ file:///srv/mylib\n"
     assert logical_lines(text) == [(1, "numpy==2.1.0"), (2, "mylib   @ file:///srv/mylib")]
-    (problem,) = requirement_problems(text)
+    (problem,) = map(str, requirement_problems(text))
     assert problem.startswith("requirements.txt, line 2: 'file:///srv/mylib'")
 
 

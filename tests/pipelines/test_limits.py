@@ -18,7 +18,7 @@ def without_cgroups(monkeypatch):
 
 
 def test_the_log_says_which_limits_a_worker_without_cgroups_does_not_enforce(without_cgroups):
-    line = limits.summary(Resources(cpus=2, memory_gb=4, disk_gb=None, gpus=0))
+    line = str(limits.summary(Resources(cpus=2, memory_gb=4, disk_gb=None, gpus=0)))
     assert line == (
         "Limits: no disk cap; 2 cores told to numeric libraries. Not enforced on this worker: "
         "memory (4 GB), CPU (2 cores) and the number of processes, as it has no control "
@@ -30,7 +30,7 @@ def test_the_log_names_the_limits_a_v1_worker_enforces(monkeypatch, settings, tm
     settings.RUN_PIDS = 512
     hierarchy = cgroups.Hierarchy(1, {"memory": tmp_path, "cpu": tmp_path})
     monkeypatch.setattr(cgroups, "worker_hierarchy", lambda: hierarchy)
-    line = limits.summary(Resources(cpus=1, memory_gb=0.5, disk_gb=10, gpus=0))
+    line = str(limits.summary(Resources(cpus=1, memory_gb=0.5, disk_gb=10, gpus=0)))
     assert line == (
         "Limits: 0.5 GB of memory, 1 core (cgroup v1), 10 GB of workspace disk (watched). "
         "Not enforced on this worker: pids (no such controller)."

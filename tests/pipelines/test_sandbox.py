@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
+from aicenter.wording import english
 from pipelines.models import Run, Status
 from pipelines.runner import egress, sandbox
 from pipelines.runner.run import run_pipeline
@@ -256,7 +257,7 @@ def test_a_run_says_in_its_first_lines_what_it_may_reach(
     run.refresh_from_db()
     assert run.status == Status.SUCCESSFUL, run.error
     lines = list(run.log_lines.order_by("n").values_list("text", flat=True))
-    assert lines[1].startswith(line)
+    assert lines[1].startswith(english(line))
 
 
 @pytest.mark.django_db(transaction=True)
