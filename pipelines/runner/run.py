@@ -21,6 +21,7 @@ from pipelines.runner.environments import ensure_environment, leases
 from pipelines.runner.execute import Outcome, execute, kill_requested
 from pipelines.runner.heartbeat import Heartbeat
 from pipelines.runner.host import host_name
+from pipelines.runner.logged import read_logged
 from pipelines.runner.logs import RunLog
 from pipelines.runner.metrics import RunMetrics
 from pipelines.runner.publish import prepare, publish, upload_artifacts
@@ -29,6 +30,7 @@ from pipelines.runner.workspace import RunUser, Workspace, run_user
 
 logger = logging.getLogger(__name__)
 HARNESS = Path(__file__).with_name("harness.py")
+TRACKING = Path(__file__).with_name("tracking.py")
 # What the sandbox starts with: the service's own values, none of them the user's.
 SANDBOX_VARIABLES = ["PATH", "HOME", "TMPDIR", "LANG", "PYTHONDONTWRITEBYTECODE", "VIRTUAL_ENV"]
 
@@ -217,6 +219,7 @@ def execute_harness_with(
     if devices:
         env["CUDA_VISIBLE_DEVICES"] = ",".join(devices)
     (workspace.root / "harness.py").write_text(HARNESS.read_text())
+    workspace.tracking.write_text(TRACKING.read_text())
     command = [str(python), "-u", str(workspace.root / "harness.py"), str(workspace.spec)]
     log.system(f"Calling the {run.type} steps of train.Main.")
     log.flush()
@@ -237,7 +240,15 @@ def execute_harness_with(
             run, command, workspace.package, env, run.time_limit, log, user, held, metrics
         )
     outcome.result = workspace.read_result()
+    record_logged(run, workspace, log)
     return outcome
+
+
+def record_logged(run: Run, workspace: Workspace, log: RunLog) -> None:
+    """What MLflow's calls logged, kept whether the run succeeded or not."""
+    parameters, tags = read_logged(workspace.root.resolve() / "out" / workspace.logged.name, log)
+    if parameters or tags:
+        run.record_logged(parameters, tags)
 
 
 def run_limits(run: Run, workspace: Workspace, artifacts: Path) -> limits.RunLimits:
@@ -293,6 +304,11 @@ def harness_spec(run: Run, workspace: Workspace, gate: egress.Gate | None) -> di
         "evaluation": str(evaluation),
         "evaluation_fallback": str(workspace.test_data) if evaluation_staged else None,
         "result": str(workspace.result),
+        "tracking": {
+            "code": str(workspace.tracking),
+            "metrics": str(workspace.metrics),
+            "logged": str(workspace.logged),
+        },
         # In the sandbox, its PID namespace ends with the worker; outside, the harness
         # watches for the worker's death itself.
         **({} if sandbox.enabled() else {"worker_pid": os.getpid()}),

@@ -1,0 +1,78 @@
+"""Parameters and tags a run's code logged through MLflow's calls, read when the run ends.
+
+The run's tracking endpoint (tracking.py) appends them as JSON lines to a file of the
+workspace, `{"kind": "param", "key": "lr", "value": "0.1"}`; a later line of the same key
+wins. The file is the run's untrusted output like its metrics file: opened only as a regular
+file, never through a link, and read up to MAX_BYTES; a bad line is skipped and counted.
+"""
+
+import json
+from pathlib import Path
+
+from pipelines.runner.logs import RunLog
+from pipelines.runner.metrics import CONTROL_CHARACTER
+from pipelines.runner.nofollow import Refused, open_regular_file
+
+MAX_BYTES = 1024 * 1024
+MAX_ENTRIES = 1000  # of each kind
+MAX_KEY = 250
+MAX_VALUE = 8000
+KINDS = {"param": 0, "tag": 1}
+
+
+def read_logged(path: Path, log: RunLog) -> tuple[dict[str, str], dict[str, str]]:
+    """(parameters, tags) from the file at the absolute, resolved `path`; ({}, {}) when the
+    code logged none. What was not taken is said in the run's log."""
+    try:
+        with open_regular_file(path) as file:
+            content = file.read(MAX_BYTES + 1)
+    except Refused as refusal:
+        if str(refusal) != "it is gone":  # nothing was logged
+            log.system(f"The logged parameters were not read: {refusal}.")
+        return {}, {}
+    if len(content) > MAX_BYTES:
+        log.system(f"Only the first {MAX_BYTES // 1024 // 1024} MB of logged parameters were read.")
+        content = content[: content.rfind(b"\n", 0, MAX_BYTES) + 1]
+    found, skipped = parsed(content.splitlines())
+    if skipped:
+        log.system(
+            f"{skipped:,} logged parameters or tags were skipped: each must be a key of at "
+            f"most {MAX_KEY} characters and a value of at most {MAX_VALUE}, "
+            f"{MAX_ENTRIES:,} of each kind."
+        )
+    return found
+
+
+def parsed(lines: list[bytes]) -> tuple[tuple[dict[str, str], dict[str, str]], int]:
+    """(parameters, tags) and how many lines were skipped."""
+    kept: tuple[dict[str, str], dict[str, str]] = ({}, {})
+    skipped = 0
+    for line in lines:
+        entry = entry_of(line)
+        if entry is None:
+            skipped += bool(line.strip())
+            continue
+        kind, key, value = entry
+        if key not in kept[kind] and len(kept[kind]) >= MAX_ENTRIES:
+            skipped += 1
+            continue
+        kept[kind][key] = value
+    return kept, skipped
+
+
+def entry_of(line: bytes) -> tuple[int, str, str] | None:
+    """(kind, key, value) of a good line; None for any other."""
+    try:
+        found = json.loads(line)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(found, dict) or found.get("kind") not in KINDS:
+        return None
+    key, value = found.get("key"), found.get("value")
+    if not (isinstance(key, str) and isinstance(value, str)):
+        return None
+    if not key.strip() or len(key) > MAX_KEY or CONTROL_CHARACTER.search(key):
+        return None
+    if len(value) > MAX_VALUE:
+        return None
+    return KINDS[found["kind"]], key, value
