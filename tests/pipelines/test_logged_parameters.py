@@ -10,16 +10,13 @@ from django.urls import reverse
 from pipelines.models import Run, Status
 from pipelines.runner.logged import MAX_BYTES, MAX_ENTRIES, read_logged
 from pipelines.runner.logs import RunLog
-from pipelines.runner.run import run_pipeline
 from pipelines.start import run_again
 from tests.factories import api_client
 from tests.pipelines.builders import (
-    dataset_with,
-    package_version_with,
     publish,
+    run_here,
     run_of,
     snapshotting_pipeline,
-    training_pipeline,
 )
 
 LOGGED = {"learning_rate": "0.1", "epochs_run": "3"}
@@ -132,11 +129,7 @@ def test_a_sandboxed_run_keeps_what_it_logged_even_when_it_fails(
     project, owner, settings, tmp_path
 ):
     settings.WORKER_DIR = str(tmp_path / "worker")
-    version = package_version_with(project, owner, LOGGING_TRAIN)
-    data = dataset_with(project, "numbers", {"a.csv": b"x\n1\n"})
-    run = training_pipeline(project, owner, version, data).runs.get()
-    run_pipeline(run.id)
-    run.refresh_from_db()
+    run = run_here(project, owner, LOGGING_TRAIN)
     assert run.status == Status.FAILED
     assert (run.logged_parameters, run.tags) == ({"lr": "0.1"}, {"team": "vision"})
     assert "lr" not in run.parameters
