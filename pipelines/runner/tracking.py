@@ -269,6 +269,10 @@ class Handler(BaseHTTPRequestHandler):
             self.reply(200, action(self.argument(method, url.query)))
         except Refused as refused:
             self.reply(refused.status, {"error_code": refused.code, "message": str(refused)})
+        except OSError as error:  # the code replaced or filled a file the points go to
+            # Not 500: MLflow's client would retry it for minutes, and no retry can mend it.
+            message = f"What was logged could not be written for the run: {error}"
+            self.reply(400, {"error_code": "INVALID_STATE", "message": message})
 
     def argument(self, method: str, query: str):
         if method == "GET":

@@ -196,3 +196,16 @@ def test_a_body_over_the_limit_is_refused_unread(endpoint):
     assert answer.status == 400
     assert "at most 1048576 bytes" in json.loads(answer.read())["message"]
     connection.close()
+
+
+def test_a_metrics_file_the_code_swapped_for_a_link_is_not_written_through(endpoint, tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.write_text("")
+    (tmp_path / "metrics.jsonl").symlink_to(elsewhere)
+    client = MlflowClient(tracking_uri=endpoint.uri)
+    run_id = client.create_run("0").info.run_id
+    body = json.dumps({"run_id": run_id, "key": "loss", "value": 1, "step": 0}).encode()
+    status, answer = call(f"{endpoint.uri}/api/2.0/mlflow/runs/log-metric", body)
+    assert (status, answer["error_code"]) == (400, "INVALID_STATE")  # not retried by the client
+    assert "could not be written" in answer["message"]
+    assert elsewhere.read_text() == ""
