@@ -1,4 +1,4 @@
-"""Parameters and tags a run's code logged through MLflow's calls, read when the run ends.
+"""Parameters and tags a run's code logged through MLflow's calls, read while it goes.
 
 The run's tracking endpoint (tracking.py) appends them as JSON lines to a file of the
 workspace, `{"kind": "param", "key": "lr", "value": "0.1"}`; a later line of the same key
@@ -7,8 +7,13 @@ file, never through a link, and read up to MAX_BYTES; a bad line is skipped and 
 """
 
 import json
+import logging
+import os
 from pathlib import Path
 
+from django.db import DatabaseError, connection
+
+from pipelines.models import Run
 from pipelines.runner.logs import RunLog
 from pipelines.runner.metrics import CONTROL_CHARACTER
 from pipelines.runner.nofollow import Refused, open_regular_file
@@ -18,24 +23,57 @@ MAX_ENTRIES = 1000  # of each kind
 MAX_KEY = 250
 MAX_VALUE = 8000
 KINDS = {"param": 0, "tag": 1}
+logger = logging.getLogger(__name__)
 
 
-def read_logged(path: Path, log: RunLog) -> tuple[dict[str, str], dict[str, str]]:
+class LoggedFile:
+    """Keeps what the file holds on the run: read again each tick the file has grown, so the
+    run's page shows the parameters while it goes, and once more when it ended."""
+
+    def __init__(self, run: Run, path: Path, log: RunLog) -> None:
+        self.run, self.path, self.log = run, path, log
+        self.size = 0
+
+    def tick(self) -> None:
+        """Quiet: what was skipped is said once, at the end."""
+        try:
+            size = os.lstat(self.path).st_size
+        except OSError:
+            return
+        if size != self.size:
+            self.size = size
+            self._keep(read_logged(self.path, None))
+
+    def finish(self) -> None:
+        self._keep(read_logged(self.path, self.log))
+
+    def _keep(self, found: tuple[dict[str, str], dict[str, str]]) -> None:
+        if found == (self.run.logged_parameters, self.run.tags):
+            return
+        try:
+            self.run.record_logged(*found)
+        except DatabaseError:  # the next tick, or the end, stores them again
+            logger.exception("Run %s: storing its logged parameters failed", self.run.id)
+            connection.close()
+
+
+def read_logged(path: Path, log: RunLog | None) -> tuple[dict[str, str], dict[str, str]]:
     """(parameters, tags) from the file at the absolute, resolved `path`; ({}, {}) when the
-    code logged none. What was not taken is said in the run's log."""
+    code logged none. What was not taken is said in the run's log, if given."""
+    say = log.system if log else lambda line: None
     try:
         with open_regular_file(path) as file:
             content = file.read(MAX_BYTES + 1)
     except Refused as refusal:
         if str(refusal) != "it is gone":  # nothing was logged
-            log.system(f"The logged parameters were not read: {refusal}.")
+            say(f"The logged parameters were not read: {refusal}.")
         return {}, {}
     if len(content) > MAX_BYTES:
-        log.system(f"Only the first {MAX_BYTES // 1024 // 1024} MB of logged parameters were read.")
+        say(f"Only the first {MAX_BYTES // 1024 // 1024} MB of logged parameters were read.")
         content = content[: content.rfind(b"\n", 0, MAX_BYTES) + 1]
     found, skipped = parsed(content.splitlines())
     if skipped:
-        log.system(
+        say(
             f"{skipped:,} logged parameters or tags were skipped: each must be a key of at "
             f"most {MAX_KEY} characters and a value of at most {MAX_VALUE}, "
             f"{MAX_ENTRIES:,} of each kind."

@@ -18,10 +18,10 @@ from pipelines.forms import check_artifacts_directory
 from pipelines.models import Run, Taken
 from pipelines.runner import egress, gpus, host, limits, sandbox
 from pipelines.runner.environments import ensure_environment, leases
-from pipelines.runner.execute import Outcome, execute, kill_requested
+from pipelines.runner.execute import Followed, Outcome, execute, kill_requested
 from pipelines.runner.heartbeat import Heartbeat
 from pipelines.runner.host import host_name
-from pipelines.runner.logged import read_logged
+from pipelines.runner.logged import LoggedFile
 from pipelines.runner.logs import RunLog
 from pipelines.runner.metrics import RunMetrics
 from pipelines.runner.publish import prepare, publish, upload_artifacts
@@ -233,22 +233,24 @@ def execute_harness_with(
         command = confined(run, command, workspace, python, artifacts, user, env, devices, gate)
         env, user = sandbox.LAUNCHER_ENVIRONMENT, None  # the sandbox switches to the user
     workspace.spec.write_text(json.dumps(spec))
-    # Read by a path free of links: none on it is followed.
-    metrics = RunMetrics(run.id, workspace.root.resolve() / "out" / workspace.metrics.name, log)
+    readers = followed(run, workspace, log)
     with run_limits(run, workspace, artifacts).held(run.id) as held:
         outcome = execute(
-            run, command, workspace.package, env, run.time_limit, log, user, held, metrics
+            run, command, workspace.package, env, run.time_limit, log, user, held, readers
         )
     outcome.result = workspace.read_result()
-    record_logged(run, workspace, log)
     return outcome
 
 
-def record_logged(run: Run, workspace: Workspace, log: RunLog) -> None:
-    """What MLflow's calls logged, kept whether the run succeeded or not."""
-    parameters, tags = read_logged(workspace.root.resolve() / "out" / workspace.logged.name, log)
-    if parameters or tags:
-        run.record_logged(parameters, tags)
+def followed(run: Run, workspace: Workspace, log: RunLog) -> list[Followed]:
+    """What the run writes for the service while it goes: its metrics, and the parameters and
+    tags MLflow's calls logged (kept whether the run succeeds or not). Read by paths free of
+    links: none on them is followed."""
+    out = workspace.root.resolve() / "out"
+    return [
+        RunMetrics(run.id, out / workspace.metrics.name, log),
+        LoggedFile(run, out / workspace.logged.name, log),
+    ]
 
 
 def run_limits(run: Run, workspace: Workspace, artifacts: Path) -> limits.RunLimits:

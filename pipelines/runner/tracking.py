@@ -10,7 +10,7 @@ Every path starts with a random token of the run's: where a run shares the host'
 
 Metric points go to the run's metrics file as JSON lines, which the runner reads and stores
 like the code's own lines; parameters and tags go as JSON lines to a second file, which the
-runner reads when the run ends. Both are the run's own output, checked again by the runner.
+runner reads while the run goes. Both are the run's own output, checked again by the runner.
 """
 
 import json

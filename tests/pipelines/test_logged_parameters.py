@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 
 from pipelines.models import Run, Status
-from pipelines.runner.logged import MAX_BYTES, MAX_ENTRIES, read_logged
+from pipelines.runner.logged import MAX_BYTES, MAX_ENTRIES, LoggedFile, read_logged
 from pipelines.runner.logs import RunLog
 from pipelines.start import run_again
 from tests.factories import api_client
@@ -104,6 +104,28 @@ def test_past_the_caps_entries_are_dropped_and_the_file_is_read_only_so_far(pipe
     _, tags, said = read(run_of(pipeline), path)
     assert tags == {"t": "x" * 7000}
     assert "Only the first 1 MB of logged parameters were read." in said
+
+
+def test_what_is_logged_is_stored_while_the_run_goes_and_bad_lines_said_at_the_end(
+    pipeline, tmp_path, django_assert_num_queries
+):
+    run = run_of(pipeline, Status.RUNNING)
+    path, log = tmp_path / "logged.jsonl", RunLog(run)
+    reader = LoggedFile(run, path, log)
+    reader.tick()  # nothing logged yet
+    path.write_text(entry("param", "lr", "0.1") + "oops\n")
+    reader.tick()
+    assert Run.objects.get(id=run.id).logged_parameters == {"lr": "0.1"}
+    with django_assert_num_queries(0):
+        reader.tick()  # unchanged: not read nor stored again
+    with path.open("a") as file:
+        file.write(entry("tag", "team", "vision"))
+    reader.tick()
+    assert Run.objects.get(id=run.id).tags == {"team": "vision"}
+    assert not log.pending
+    reader.finish()
+    log.flush()
+    assert [line.text for line in run.log_lines.all()][0].startswith("1 logged parameters")
 
 
 LOGGING_TRAIN = """\
