@@ -83,6 +83,8 @@ def run_data(run: Run) -> dict:
         "package": run.package_version.package_id,
         "version": run.package_version.label,
         "parameters": run.parameters,
+        "logged_parameters": run.logged_parameters,
+        "tags": run.tags,
         "network": run.network,
         "resources": run.resources.as_dict(),
         "created_at": iso(run.created_at),

@@ -329,6 +329,10 @@ class Run(DataChoice):
     )
     results = models.JSONField(null=True, blank=True)
     log_bytes = models.BigIntegerField(default=0)
+    # What the run's code logged through MLflow's calls: a record of the run, never a
+    # parameter of the pipeline, so no later run gets them as variables.
+    logged_parameters = models.JSONField(default=dict, blank=True)
+    tags = models.JSONField(default=dict, blank=True)
 
     objects = RunQuerySet.as_manager()
 
@@ -347,6 +351,10 @@ class Run(DataChoice):
 
     def get_absolute_url(self) -> str:
         return reverse("pipelines:run", args=[self.project_id, self.id])
+
+    def record_logged(self, parameters: dict[str, str], tags: dict[str, str]) -> None:
+        self.logged_parameters, self.tags = parameters, tags
+        self.save(update_fields=["logged_parameters", "tags"])
 
     # The transitions: each moves the run only from the statuses it allows, in one guarded
     # update, and says whether it moved. Only the move that changed the row writes the

@@ -31,6 +31,11 @@ class RunOut(Schema):
     package: int
     version: str
     parameters: dict[str, str]
+    logged_parameters: dict[str, str] = Field(
+        description="What the run's code logged with MLflow's log_param and log_params: a "
+        "record of the run, never a variable of a later one."
+    )
+    tags: dict[str, str] = Field(description="What the run's code set with MLflow's set_tag.")
     network: bool
     resources: ResourcesOut
     created_at: Moment

@@ -7,8 +7,10 @@ import signal
 import subprocess
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from django.conf import settings
 from django.db import DatabaseError, connection
@@ -20,7 +22,6 @@ from pipelines.models import Run, Stream
 from pipelines.runner import sandbox
 from pipelines.runner.limits import RunLimits
 from pipelines.runner.logs import FLUSH_BATCH, RunLog
-from pipelines.runner.metrics import RunMetrics
 from pipelines.runner.workspace import RunUser
 
 TICK = 0.2
@@ -36,6 +37,15 @@ READ_LIMIT = 64 * 1024
 # waits for it, instead of piling them up in the worker's memory.
 QUEUED_LINES = 1000
 READERS_GRACE = 5.0
+
+
+class Followed(Protocol):
+    """A file the run writes for the service (its metrics, say), read about once a second
+    while it goes and once more when it ended; neither read raises for what the run wrote."""
+
+    def tick(self) -> object: ...
+
+    def finish(self) -> None: ...
 
 
 @dataclass
@@ -55,10 +65,11 @@ def execute(
     log: RunLog,
     user: RunUser | None,
     limits: RunLimits | None = None,
-    metrics: RunMetrics | None = None,
+    followed: Sequence[Followed] = (),
 ) -> Outcome:
     """Run `command` as `user` (None: as the worker), streaming its output into the log and
-    its metrics file (if given) into the run's metrics, inside the limits' control group."""
+    the files it writes for the service (`followed`: its metrics, say) into the database,
+    inside the limits' control group."""
     group = limits.group if limits else None
     # A command started as the worker joins its group itself, before it starts anything;
     # one started as another user cannot, and is moved in at once (before its code runs).
@@ -71,11 +82,11 @@ def execute(
         start_reader(process.stdout, Stream.STDOUT, lines),
         start_reader(process.stderr, Stream.STDERR, lines),
     ]
-    stopped, exceeded = watch(run, process, lines, time_limit, log, limits, metrics)
+    stopped, exceeded = watch(run, process, lines, time_limit, log, limits, followed)
     end_group(process.pid)
     read_rest(readers, lines, log)
-    if metrics:
-        metrics.finish()
+    for reader in followed:
+        reader.finish()
     log.flush()
     if limits and process.returncode != 0 and not stopped:
         exceeded = limits.ended_over()
@@ -150,12 +161,12 @@ def watch(
     time_limit: int,
     log: RunLog,
     limits: RunLimits | None,
-    metrics: RunMetrics | None,
+    followed: Sequence[Followed],
 ) -> tuple[str | None, str | None]:
     """Stream output until the process ends; stop it on a kill request, the timeout or a
     limit it went over (which is said)."""
     started = time.monotonic()
-    last_flush = last_check = last_metrics = started
+    last_flush = last_check = last_followed = started
     stopped = exceeded = None
     while process.poll() is None:
         drain(lines, log, wait=TICK)  # as a tick's pause, ended by the first line
@@ -163,9 +174,10 @@ def watch(
         if now - last_flush >= FLUSH_EVERY:
             guarded(log.flush)
             last_flush = now
-        if metrics and now - last_metrics >= CHECK_EVERY:
-            metrics.tick()
-            last_metrics = now
+        if now - last_followed >= CHECK_EVERY:
+            for reader in followed:
+                reader.tick()
+            last_followed = now
         if now - last_check >= CHECK_EVERY and stopped is None:
             last_check = now
             if guarded(lambda: kill_requested(run.id)):

@@ -80,14 +80,34 @@ def die_with_worker(worker_pid: int) -> None:
         os.killpg(0, signal.SIGKILL)
 
 
+def load(name: str, path: Path):
+    """A module of the service's, loaded from its file without touching the code's sys.path."""
+    found = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(found)
+    found.loader.exec_module(module)
+    return module
+
+
 def open_gate(gate: str) -> None:
     """The run's way out, when it asked for the network: an HTTPS proxy on its loopback
-    (bridge.py, beside the gate's socket), loaded without touching the code's sys.path."""
-    beside = Path(gate).parent / "bridge.py"
-    found = importlib.util.spec_from_file_location("aicenter_bridge", beside)
-    bridge = importlib.util.module_from_spec(found)
-    found.loader.exec_module(bridge)
-    bridge.serve(gate)
+    (bridge.py, beside the gate's socket)."""
+    load("aicenter_bridge", Path(gate).parent / "bridge.py").serve(gate)
+
+
+def answer_mlflow(tracking: dict) -> None:
+    """MLflow's calls report to this run, through an endpoint on its loopback: where the
+    environment has mlflow and the pipeline names no tracking server of its own."""
+    if "MLFLOW_TRACKING_URI" in os.environ or importlib.util.find_spec("mlflow") is None:
+        return
+    try:
+        endpoint = load("aicenter_tracking", Path(tracking["code"]))
+        server = endpoint.serve(tracking["metrics"], tracking["logged"])
+    except OSError as error:
+        print(f"MLflow's calls cannot report to this run: {error}", file=sys.stderr)
+        return
+    os.environ["MLFLOW_TRACKING_URI"] = server.uri
+    # The client would print a link to a web interface that this endpoint does not have.
+    os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
 
 
 def main() -> int:
@@ -97,6 +117,8 @@ def main() -> int:
         die_with_worker(spec["worker_pid"])
     if "gate" in spec:
         open_gate(spec["gate"])
+    if "tracking" in spec:
+        answer_mlflow(spec["tracking"])
     sys.path.insert(0, os.getcwd())
     try:
         from train import Main

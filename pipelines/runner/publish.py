@@ -227,6 +227,7 @@ def results_document(run: Run, ended, version, snapshot, score: float | None) ->
     if run.type != PipelineType.TRAINING:
         summary["score"] = score
     summary["metrics"] = run.metrics.last_values()
+    summary["logged_parameters"], summary["tags"] = run.logged_parameters, run.tags
     dataset = run.input_dataset or run.evaluation_dataset
     folder = run.input_path if run.input_dataset else run.evaluation_path
     return {

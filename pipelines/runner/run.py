@@ -20,9 +20,10 @@ from pipelines.forms import check_artifacts_directory
 from pipelines.models import KILLED_ON_REQUEST, Run, Taken
 from pipelines.runner import egress, gpus, host, limits, sandbox
 from pipelines.runner.environments import ensure_environment, leases
-from pipelines.runner.execute import Outcome, execute, kill_requested
+from pipelines.runner.execute import Followed, Outcome, execute, kill_requested
 from pipelines.runner.heartbeat import Heartbeat
 from pipelines.runner.host import host_name
+from pipelines.runner.logged import LoggedFile
 from pipelines.runner.logs import RunLog
 from pipelines.runner.metrics import RunMetrics
 from pipelines.runner.publish import prepare, publish, upload_artifacts
@@ -31,6 +32,7 @@ from pipelines.runner.workspace import RunUser, Workspace, run_user
 
 logger = logging.getLogger(__name__)
 HARNESS = Path(__file__).with_name("harness.py")
+TRACKING = Path(__file__).with_name("tracking.py")
 # What the sandbox starts with: the service's own values, none of them the user's.
 SANDBOX_VARIABLES = ["PATH", "HOME", "TMPDIR", "LANG", "PYTHONDONTWRITEBYTECODE", "VIRTUAL_ENV"]
 
@@ -248,6 +250,7 @@ def execute_harness_with(
     if devices:
         env["CUDA_VISIBLE_DEVICES"] = ",".join(devices)
     (workspace.root / "harness.py").write_text(HARNESS.read_text())
+    workspace.tracking.write_text(TRACKING.read_text())
     command = [str(python), "-u", str(workspace.root / "harness.py"), str(workspace.spec)]
     log.system(say(CALLING, type=run.type))
     log.flush()
@@ -261,14 +264,24 @@ def execute_harness_with(
         command = confined(run, command, workspace, python, artifacts, user, env, devices, gate)
         env, user = sandbox.LAUNCHER_ENVIRONMENT, None  # the sandbox switches to the user
     workspace.spec.write_text(json.dumps(spec))
-    # Read by a path free of links: none on it is followed.
-    metrics = RunMetrics(run.id, workspace.root.resolve() / "out" / workspace.metrics.name, log)
+    readers = followed(run, workspace, log)
     with run_limits(run, workspace, artifacts).held(run.id) as held:
         outcome = execute(
-            run, command, workspace.package, env, run.time_limit, log, user, held, metrics
+            run, command, workspace.package, env, run.time_limit, log, user, held, readers
         )
     outcome.result = workspace.read_result()
     return outcome
+
+
+def followed(run: Run, workspace: Workspace, log: RunLog) -> list[Followed]:
+    """What the run writes for the service while it goes: its metrics, and the parameters and
+    tags MLflow's calls logged (kept whether the run succeeds or not). Read by paths free of
+    links: none on them is followed."""
+    out = workspace.root.resolve() / "out"
+    return [
+        RunMetrics(run.id, out / workspace.metrics.name, log),
+        LoggedFile(run, out / workspace.logged.name, log),
+    ]
 
 
 def run_limits(run: Run, workspace: Workspace, artifacts: Path) -> limits.RunLimits:
@@ -324,6 +337,11 @@ def harness_spec(run: Run, workspace: Workspace, gate: egress.Gate | None) -> di
         "evaluation": str(evaluation),
         "evaluation_fallback": str(workspace.test_data) if evaluation_staged else None,
         "result": str(workspace.result),
+        "tracking": {
+            "code": str(workspace.tracking),
+            "metrics": str(workspace.metrics),
+            "logged": str(workspace.logged),
+        },
         # In the sandbox, its PID namespace ends with the worker; outside, the harness
         # watches for the worker's death itself.
         **({} if sandbox.enabled() else {"worker_pid": os.getpid()}),

@@ -51,6 +51,7 @@ RESERVED_NAMES = (
     "out",
     "spec.json",
     "harness.py",
+    "tracking-endpoint.py",
 )
 
 
@@ -112,7 +113,7 @@ class Workspace:
     @property
     def readable(self) -> list[Path]:
         """What the run's code may only read: its data, the harness and its instructions."""
-        return [self.data, self.test_data, self.root / "harness.py", self.spec]
+        return [self.data, self.test_data, self.root / "harness.py", self.tracking, self.spec]
 
     @property
     def package(self) -> Path:
@@ -154,6 +155,17 @@ class Workspace:
     def metrics(self) -> Path:
         """The file the run's code appends its metrics to (`metrics_file`)."""
         return self.root / "out" / "metrics.jsonl"
+
+    @property
+    def logged(self) -> Path:
+        """Where MLflow's calls leave the parameters and tags they log."""
+        return self.root / "out" / "logged.jsonl"
+
+    @property
+    def tracking(self) -> Path:
+        """The tracking endpoint's code, beside the harness. Its name is no module's: the
+        harness's folder is on the code's sys.path, and `import tracking` stays the code's."""
+        return self.root / "tracking-endpoint.py"
 
     def inside(self, relative: str) -> Path:
         """A path the user named, which must stay inside the workspace."""

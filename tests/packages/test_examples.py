@@ -10,7 +10,7 @@ from packages.contract import check_contract
 from packages.examples import EXAMPLES, zip_folder
 
 
-@pytest.mark.parametrize("name", ["flowers-stdlib", "flowers-sklearn"])
+@pytest.mark.parametrize("name", ["flowers-stdlib", "flowers-sklearn", "flowers-mlflow"])
 def test_example_packages_follow_the_contract(name):
     contract = check_contract(zipfile.ZipFile(io.BytesIO(zip_folder(EXAMPLES / name))))
     assert contract.problems == []
@@ -24,6 +24,7 @@ def test_seed_demo_creates_user_project_and_example_packages_once():
     call_command("seed_demo", stdout=out)
     project = Project.objects.get(name="Demo")
     assert sorted(project.packages.values_list("name", flat=True)) == [
+        "flowers-mlflow",
         "flowers-sklearn",
         "flowers-stdlib",
     ]

@@ -31,6 +31,7 @@ from pipelines.models import (
 from pipelines.outputs import results_key
 from pipelines.runner.logs import RunLog
 from pipelines.runner.publish import results_document
+from pipelines.runner.run import run_pipeline
 from pipelines.start import start_run
 from tests.factories import package_zip, uploaded
 
@@ -127,6 +128,17 @@ def run_of(pipeline, status: str = Status.SCHEDULED, **fields) -> Run:
         fields.setdefault("ended_at", now - ENDED_AGO)
     Run.objects.filter(id=run.id).update(status=status, **fields)
     return Run.objects.get(id=run.id)
+
+
+def run_here(project, user, train_py: str) -> Run:
+    """A training run of a package with `train_py` on one small file, carried out by this
+    process as a worker would (settings.WORKER_DIR is the caller's), then read again."""
+    version = package_version_with(project, user, train_py)
+    data = dataset_with(project, "numbers", {"a.csv": b"x\n1\n"})
+    run = training_pipeline(project, user, version, data).runs.get()
+    run_pipeline(run.id)
+    run.refresh_from_db()
+    return run
 
 
 def store_artifacts(run: Run, files: dict[str, bytes]) -> None:

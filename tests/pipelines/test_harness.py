@@ -44,7 +44,7 @@ class Main:
 """
 
 
-def write_spec(tmp_path: Path, kind: str, train_py: str) -> tuple[Path, dict, dict]:
+def write_spec(tmp_path: Path, kind: str, train_py: str, **more) -> tuple[Path, dict, dict]:
     package = tmp_path / "package"
     package.mkdir(exist_ok=True)
     (package / "train.py").write_text(train_py)
@@ -58,16 +58,25 @@ def write_spec(tmp_path: Path, kind: str, train_py: str) -> tuple[Path, dict, di
         "evaluation": str(folders["evaluation"]),
         "evaluation_fallback": str(folders["test_data"]),
         "result": str(tmp_path / "result.json"),
+        **more,
     }
     (tmp_path / "spec.json").write_text(json.dumps(spec))
     return package, spec, folders
 
 
-def run_harness(tmp_path: Path, kind: str, train_py: str = RECORDING_TRAIN, **env):
-    package, spec, folders = write_spec(tmp_path, kind, train_py)
+def run_harness(
+    tmp_path: Path,
+    kind: str,
+    train_py: str = RECORDING_TRAIN,
+    python: str = sys.executable,
+    tracking: dict | None = None,
+    **env,
+):
+    more = {"tracking": tracking} if tracking else {}
+    package, spec, folders = write_spec(tmp_path, kind, train_py, **more)
     calls = tmp_path / "calls.jsonl"
     process = subprocess.run(
-        [sys.executable, "-u", str(HARNESS), str(tmp_path / "spec.json")],
+        [python, "-u", str(HARNESS), str(tmp_path / "spec.json")],
         cwd=package,
         env={**os.environ, "CALLS": str(calls), "training_data_directory": spec["training"], **env},
         capture_output=True,

@@ -11,13 +11,10 @@ from pipelines.models import Run, Status
 from pipelines.runner import metrics
 from pipelines.runner.logs import RunLog
 from pipelines.runner.metrics import BadLine, MetricsFile, Point, RunMetrics, parse
-from pipelines.runner.run import run_pipeline
 from tests.pipelines.builders import (
-    dataset_with,
-    package_version_with,
+    run_here,
     run_of,
     snapshotting_pipeline,
-    training_pipeline,
 )
 
 
@@ -302,11 +299,7 @@ def test_a_sandboxed_run_reports_its_metrics_and_results_give_the_last_values(
     project, owner, settings, tmp_path
 ):
     settings.WORKER_DIR = str(tmp_path / "worker")
-    version = package_version_with(project, owner, REPORTING_TRAIN)
-    data = dataset_with(project, "numbers", {"a.csv": b"x\n1\n"})
-    run = training_pipeline(project, owner, version, data).runs.get()
-    run_pipeline(run.id)
-    run.refresh_from_db()
+    run = run_here(project, owner, REPORTING_TRAIN)
     assert run.status == Status.SUCCESSFUL, run.error
     stored = run.metric_points.order_by("name", "step").values_list("name", "step", "value")
     assert list(stored) == [
