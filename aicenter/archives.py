@@ -70,22 +70,29 @@ def size_problems(members: list[zipfile.ZipInfo], limits: ArchiveLimits) -> list
     total = sum(member.file_size for member in members)
     if total > limits.max_uncompressed_bytes:
         return [
-            f"The zip unpacks to {total:,} bytes; at most "
-            f"{limits.max_uncompressed_bytes:,} are allowed."
+            _("The zip unpacks to %(size)s bytes; at most %(limit)s are allowed.")
+            % {"size": f"{total:,}", "limit": f"{limits.max_uncompressed_bytes:,}"}
         ]
     packed = max(sum(member.compress_size for member in members), 1)
     if total > ARCHIVE_RATIO_FLOOR_BYTES and total / packed > limits.max_archive_ratio:
         return [
-            f"The zip unpacks to {total:,} bytes from {packed:,}: it inflates "
-            f"{total // packed}× (more than {limits.max_archive_ratio}×), which looks like a "
-            "zip bomb."
+            _(
+                "The zip unpacks to %(size)s bytes from %(packed)s: it inflates %(ratio)s× "
+                "(more than %(limit)s×), which looks like a zip bomb."
+            )
+            % {
+                "size": f"{total:,}",
+                "packed": f"{packed:,}",
+                "ratio": total // packed,
+                "limit": limits.max_archive_ratio,
+            }
         ]
     return []
 
 
 def member_problems(member: zipfile.ZipInfo, limits: ArchiveLimits) -> list[str]:
     name = member.filename
-    problems = [f"{name}: {problem}" for problem in path_problems(name)]
+    problems = [named(name, problem) for problem in path_problems(name)]
     if member.flag_bits & 0x1:
         problems.append(_("%(name)s: the entry is encrypted.") % {"name": name})
     if stat.S_ISLNK(member.external_attr >> 16):
@@ -105,15 +112,15 @@ def member_problems(member: zipfile.ZipInfo, limits: ArchiveLimits) -> list[str]
 def path_problems(name: str) -> list[str]:
     """What makes a member's name unsafe to extract."""
     if "\x00" in name:
-        return ["the name contains a NUL character."]
+        return [_("the name contains a NUL character.")]
     if name.startswith(("/", "\\")):
-        return ["the path is absolute."]
+        return [_("the path is absolute.")]
     if len(name) > 1 and name[1] == ":":
-        return ["the path starts with a drive letter."]
+        return [_("the path starts with a drive letter.")]
     if "\\" in name:
-        return ["the path uses backslashes."]
+        return [_("the path uses backslashes.")]
     if ".." in PurePosixPath(name).parts:
-        return ["the path leaves the archive's folder (..)."]
+        return [_("the path leaves the archive's folder (..).")]
     return []
 
 
@@ -127,18 +134,24 @@ def layout_problems(archive: zipfile.ZipFile) -> list[str]:
         name = member.filename.removesuffix("/")
         problem = character_problem(name) or shape_problem(name) or nfc_problem(name)
         if problem:
-            problems.append(f"{shortened(name)}: {problem}")
+            problems.append(named(shortened(name), problem))
             continue
         (folders if member.is_dir() else files).add(name)
         folders.update(ancestors(name))
     clashes = sorted(files & folders)
-    return problems + [f"{name}: the name is both a file and a folder." for name in clashes]
+    both = _("%(name)s: the name is both a file and a folder.")
+    return problems + [both % {"name": name} for name in clashes]
 
 
 def nfc_problem(name: str) -> str | None:
     if unicodedata.normalize("NFC", name) != name:
         return _("the name is not in Unicode normal form C (NFC).")
     return None
+
+
+def named(name: str, problem: str) -> str:
+    """A problem of one name, "name: problem", in the reader's order of the two."""
+    return _("%(name)s: %(problem)s") % {"name": name, "problem": problem}
 
 
 def shortened(name: str, keep: int = 80) -> str:

@@ -7,6 +7,8 @@ worker can always write it where a run needs it.
 
 import re
 
+from django.utils.translation import gettext as _
+
 MAX_PATH_BYTES = 1024
 MAX_SEGMENT_BYTES = 255
 CONTROL = re.compile(r"[\x01-\x1f\x7f]")
@@ -15,28 +17,31 @@ DRIVE = re.compile(r"^[A-Za-z]:")
 
 def character_problem(raw: str) -> str | None:
     if not raw:
-        return "A path cannot be empty."
+        return _("A path cannot be empty.")
     if "\0" in raw:
-        return "a path cannot contain a NUL character."
+        return _("a path cannot contain a NUL character.")
     if CONTROL.search(raw):
-        return "a path cannot contain control characters."
+        return _("a path cannot contain control characters.")
     if "\\" in raw:
-        return "use / between folders; a path cannot contain a backslash."
+        return _("use / between folders; a path cannot contain a backslash.")
     if raw.startswith("/") or DRIVE.match(raw):
-        return "the path is absolute; give it relative to the root."
+        return _("the path is absolute; give it relative to the root.")
     return None
 
 
 def shape_problem(path: str) -> str | None:
     if len(path.encode()) > MAX_PATH_BYTES:
-        return f"the path is longer than {MAX_PATH_BYTES:,} bytes."
+        return _("the path is longer than %(limit)s bytes.") % {"limit": f"{MAX_PATH_BYTES:,}"}
     for segment in path.split("/"):
         if not segment:
-            return "the path has an empty segment (// or a trailing /)."
+            return _("the path has an empty segment (// or a trailing /).")
         if segment in {".", ".."}:
-            return f"'{segment}' is not allowed in a path."
+            return _("'%(name)s' is not allowed in a path.") % {"name": segment}
         if len(segment.encode()) > MAX_SEGMENT_BYTES:
-            return f"the name {segment[:40]}… is longer than {MAX_SEGMENT_BYTES} bytes."
+            return _("the name %(name)s… is longer than %(limit)s bytes.") % {
+                "name": segment[:40],
+                "limit": MAX_SEGMENT_BYTES,
+            }
     return None
 
 

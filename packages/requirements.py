@@ -11,6 +11,8 @@ import re
 import shlex
 from urllib.parse import urlsplit
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from packaging.requirements import InvalidRequirement, Requirement
 
 # A comment starts a line or follows whitespace; a '#' inside a URL is its fragment.
@@ -20,9 +22,6 @@ ENVIRONMENT_VARIABLE = re.compile(r"\$\{\w+\}")
 OPTIONS_START = re.compile(r"\s+(?=-)")
 ARCHIVES = (".whl", ".zip", ".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz", ".tar.xz", ".txz")
 ARCHIVES += (".tar.lz", ".tlz", ".tar.lzma", ".tar.zst")
-LOCAL = "names a file or folder of the worker's disk"
-INSTEAD = "name the package (numpy==2.1.0) or an http(s) URL (name @ https://...) instead"
-
 SHORT_OPTIONS = {
     "-i": "--index-url",
     "-f": "--find-links",
@@ -34,11 +33,18 @@ URL_OPTIONS = {"--index-url", "--extra-index-url", "--find-links"}
 VALUE_OPTIONS = {"--trusted-host", "--no-binary", "--only-binary"}
 FLAG_OPTIONS = {"--pre", "--no-index", "--prefer-binary"}
 REFUSED_OPTIONS = {
-    "--requirement": "reads another file, which the upload cannot check; "
-    "list its requirements in requirements.txt itself",
-    "--constraint": "reads another file, which the upload cannot check; "
-    "pin the versions in requirements.txt itself",
-    "--editable": f"(editable) installs from a folder of the worker's disk; {INSTEAD}",
+    "--requirement": gettext_lazy(
+        "%(option)s reads another file, which the upload cannot check; "
+        "list its requirements in requirements.txt itself."
+    ),
+    "--constraint": gettext_lazy(
+        "%(option)s reads another file, which the upload cannot check; "
+        "pin the versions in requirements.txt itself."
+    ),
+    "--editable": gettext_lazy(
+        "%(option)s (editable) installs from a folder of the worker's disk; name the package "
+        "(numpy==2.1.0) or an http(s) URL (name @ https://...) instead."
+    ),
 }
 ALLOWED_OPTIONS = (
     "--index-url (-i), --extra-index-url, --find-links (-f) with http(s) URLs, "
@@ -49,7 +55,7 @@ ALLOWED_OPTIONS = (
 def requirement_problems(text: str) -> list[str]:
     """One message for each problem of each line, naming the line; [] when all is allowed."""
     return [
-        f"requirements.txt, line {number}: {problem}"
+        _("requirements.txt, line %(number)s: %(problem)s") % {"number": number, "problem": problem}
         for number, line in logical_lines(text)
         for problem in line_problems(line)
     ]
@@ -75,7 +81,7 @@ def logical_lines(text: str) -> list[tuple[int, str]]:
 
 def line_problems(line: str) -> list[str]:
     if ENVIRONMENT_VARIABLE.search(line):
-        return ["environment variables (${...}) would be read from the worker; write the value."]
+        return [_("environment variables (${...}) would be read from the worker; write the value.")]
     if line.startswith("-"):
         return option_problems(line, after_requirement=False)
     specifier, *options = OPTIONS_START.split(line, maxsplit=1)
@@ -91,26 +97,43 @@ def specifier_problems(text: str) -> list[str]:
         if is_remote(text):
             return []
         if looks_local(text):
-            return [f"{text!r} {LOCAL}; {INSTEAD}."]
+            return [local_problem(text)]
         reason = str(error).splitlines()[0].rstrip(".")
-        return [f"{text!r} is not a requirement ({reason}); write it as numpy==2.1.0."]
+        return [
+            _("%(text)s is not a requirement (%(reason)s); write it as numpy==2.1.0.")
+            % {"text": repr(text), "reason": reason}
+        ]
     if requirement.url is not None and not is_remote(requirement.url):
-        return [f"{requirement.url!r} is not an http(s) URL: it {LOCAL}; {INSTEAD}."]
+        return [
+            _(
+                "%(url)s is not an http(s) URL: it names a file or folder of the worker's disk; "
+                "name the package (numpy==2.1.0) or an http(s) URL (name @ https://...) instead."
+            )
+            % {"url": repr(requirement.url)}
+        ]
     if requirement.url is None and requirement.name.lower().endswith(ARCHIVES):
-        return [f"{text!r} {LOCAL}; {INSTEAD}."]
+        return [local_problem(text)]
     return []
+
+
+def local_problem(text: str) -> str:
+    return _(
+        "%(text)s names a file or folder of the worker's disk; name the package "
+        "(numpy==2.1.0) or an http(s) URL (name @ https://...) instead."
+    ) % {"text": repr(text)}
 
 
 def option_problems(text: str, after_requirement: bool) -> list[str]:
     try:
         tokens = shlex.split(text)
     except ValueError:
-        return [f"a quote is not closed in {text!r}."]
+        return [_("a quote is not closed in %(text)s.") % {"text": repr(text)}]
     problems = []
     while tokens:
         spelled, value = next_option(tokens)
         if after_requirement:
-            problems += [] if spelled == "--hash" else [f"{spelled} may not follow a requirement."]
+            follows = _("%(option)s may not follow a requirement.") % {"option": spelled}
+            problems += [] if spelled == "--hash" else [follows]
         else:
             problems += global_option_problems(spelled, value)
     return problems
@@ -132,17 +155,24 @@ def next_option(tokens: list[str]) -> tuple[str, str | None]:
 
 def global_option_problems(spelled: str, value: str | None) -> list[str]:
     name = SHORT_OPTIONS.get(spelled, spelled)
+    said = {"option": spelled, "value": repr(value), "allowed": ALLOWED_OPTIONS}
     if not name.startswith("-"):
-        return [f"{spelled!r} follows an option; put each requirement on a line of its own."]
-    if name in REFUSED_OPTIONS:
-        return [f"{spelled} {REFUSED_OPTIONS[name]}."]
-    if name in URL_OPTIONS and value is None:
-        return [f"{spelled} needs an http(s) URL."]
-    if name in URL_OPTIONS and not is_remote(value):
-        return [f"{spelled} {value!r} is not an http(s) URL: it {LOCAL}."]
-    if name in URL_OPTIONS | VALUE_OPTIONS | FLAG_OPTIONS:
+        said["option"] = repr(spelled)
+        problem = _("%(option)s follows an option; put each requirement on a line of its own.")
+    elif name in REFUSED_OPTIONS:
+        problem = REFUSED_OPTIONS[name]
+    elif name in URL_OPTIONS and value is None:
+        problem = _("%(option)s needs an http(s) URL.")
+    elif name in URL_OPTIONS and not is_remote(value):
+        problem = _(
+            "%(option)s %(value)s is not an http(s) URL: it names a file or folder of the "
+            "worker's disk."
+        )
+    elif name in URL_OPTIONS | VALUE_OPTIONS | FLAG_OPTIONS:
         return []
-    return [f"{spelled} is not allowed; the options allowed are {ALLOWED_OPTIONS}."]
+    else:
+        problem = _("%(option)s is not allowed; the options allowed are %(allowed)s.")
+    return [problem % said]
 
 
 def is_remote(url: str) -> bool:
