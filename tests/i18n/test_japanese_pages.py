@@ -118,7 +118,7 @@ def pages(project, furnished) -> dict[str, str]:
 def states(project, owner, furnished) -> dict[str, str]:
     """Pages in the states a person meets less often: runs failed and waiting, a worker
     reported, a folder of a dataset."""
-    pipeline, data = furnished["pipeline"], furnished["data"]
+    pipeline, data, version = furnished["pipeline"], furnished["data"], furnished["version"]
     failed = run_of(pipeline, Status.FAILED, error="ValueError: sepal")
     scheduled = run_of(pipeline, Status.SCHEDULED)
     Worker.objects.create(name="box", queue="aicenter", cpus=4, memory_bytes=8 * GB, gpus=1)
@@ -129,6 +129,17 @@ def states(project, owner, furnished) -> dict[str, str]:
         "dataset folder": reverse("datasets:folder", args=[project.id, data.id, "flowers"]),
         "dataset upload": reverse("datasets:upload", args=[project.id, data.id]),
         "edit pipeline": reverse("pipelines:edit", args=[project.id, pipeline.id]),
+        "delete pipeline": reverse("pipelines:delete", args=[project.id, pipeline.id]),
+        "stop run": reverse("pipelines:kill", args=[project.id, scheduled.id]),
+        "run again with changes": reverse("pipelines:run-change", args=[project.id, failed.id]),
+        "run metrics": reverse("pipelines:run-metrics", args=[project.id, failed.id]),
+        "compare runs": f"{reverse('pipelines:compare', args=[project.id])}?runs={failed.id}",
+        "dataset file": reverse("datasets:file", args=[project.id, data.id, "flowers/train/a.csv"]),
+        "new folder": reverse("datasets:folder-create", args=[project.id, data.id]),
+        "delete dataset": reverse("datasets:delete", args=[project.id, data.id]),
+        "delete package": reverse("packages:delete", args=[project.id, version.package_id]),
+        "compare versions": reverse("packages:compare", args=[project.id, version.package_id]),
+        "upload version": reverse("packages:version-upload", args=[project.id, version.package_id]),
     }
 
 
