@@ -11,7 +11,7 @@ from django.urls import reverse
 from aicenter.models import EventKind, record_event
 from pipelines.models import Status, Worker
 from pipelines.resources import GB
-from tests.factories import api_client, package_zip, uploaded, zip_bytes
+from tests.factories import api_client, logged_in_client, package_zip, uploaded, zip_bytes
 from tests.pipelines.builders import (
     dataset_with,
     example_version,
@@ -278,3 +278,27 @@ def test_english_is_unchanged_for_a_browser_asking_for_it(project, owner_client,
     page = owner_client.get(furnished["run"].get_absolute_url(), headers={"accept-language": "en"})
     assert "Successful" in page.text
     assert "Artifacts" in page.text
+
+
+def test_error_pages_and_the_login_page_read_in_japanese(project, viewer, owner_client, furnished):
+    """The login page, a missing page, a refusal and a body too large."""
+    answers = {
+        "login": (Client().get(reverse("login"), headers=JAPANESE), 200),
+        "missing": (owner_client.get("/no/such/page/", headers=JAPANESE), 404),
+        "refused": (
+            logged_in_client(viewer).get(
+                reverse("packages:upload", args=[project.id]), headers=JAPANESE
+            ),
+            403,
+        ),
+        "too large": (
+            owner_client.post(reverse("profile"), headers=JAPANESE, CONTENT_LENGTH=str(1 << 40)),
+            413,
+        ),
+    }
+    found = {}
+    for page, (response, status) in answers.items():
+        assert response.status_code == status, page
+        if left := unmarked(response.text, names_of(project, furnished)):
+            found[page] = left
+    assert not found, "\n".join(f"{page}: {words}" for page, words in found.items())
