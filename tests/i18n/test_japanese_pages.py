@@ -123,18 +123,18 @@ def states(project, owner, furnished) -> dict[str, str]:
     scheduled = run_of(pipeline, Status.SCHEDULED)
     Worker.objects.create(name="box", queue="aicenter", cpus=4, memory_bytes=8 * GB, gpus=1)
     return {
-        "failed run": failed.get_absolute_url(),
-        "scheduled run": scheduled.get_absolute_url(),
         "pipelines with a scheduled run": reverse("pipelines:list", args=[project.id]),
+        "failed run": failed.get_absolute_url(),
         "dataset folder": reverse("datasets:folder", args=[project.id, data.id, "flowers"]),
         "dataset upload": reverse("datasets:upload", args=[project.id, data.id]),
         "edit pipeline": reverse("pipelines:edit", args=[project.id, pipeline.id]),
         "delete pipeline": reverse("pipelines:delete", args=[project.id, pipeline.id]),
+        "scheduled run": scheduled.get_absolute_url(),
         "stop run": reverse("pipelines:kill", args=[project.id, scheduled.id]),
         "run again with changes": reverse("pipelines:run-change", args=[project.id, failed.id]),
         "run metrics": reverse("pipelines:run-metrics", args=[project.id, failed.id]),
-        "compare runs": f"{reverse('pipelines:compare', args=[project.id])}?runs={failed.id}",
         "dataset file": reverse("datasets:file", args=[project.id, data.id, "flowers/train/a.csv"]),
+        "compare runs": f"{reverse('pipelines:compare', args=[project.id])}?runs={failed.id}",
         "new folder": reverse("datasets:folder-create", args=[project.id, data.id]),
         "delete dataset": reverse("datasets:delete", args=[project.id, data.id]),
         "delete package": reverse("packages:delete", args=[project.id, version.package_id]),
