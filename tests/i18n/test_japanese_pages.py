@@ -146,7 +146,7 @@ def states(project, owner, furnished) -> dict[str, str]:
 def refusals(project, furnished) -> dict[str, tuple[str, dict]]:
     """Forms sent with what they refuse, each answered with the form and its problems."""
     p, data = project.id, furnished["data"]
-    clashing = zip_bytes({"flowers": b"x", "../up.csv": b"x", "a\\b.csv": b"x"})
+    unsafe = zip_bytes({"../up.csv": b"x", "a\\b.csv": b"x"})
     requirements = "-r other.txt\n./wheels/x.whl\n--index-url ../local\n"
     broken = package_zip(**{"main.py": None, "requirements.txt": requirements})
     files = [uploaded(b"1", "a"), uploaded(b"2", "b")]
@@ -164,7 +164,15 @@ def refusals(project, furnished) -> dict[str, tuple[str, dict]]:
     return {
         "refused dataset zip": (
             reverse("datasets:upload-zip", args=[p, data.id]),
-            {"path": "", "archive": uploaded(clashing, "data.zip")},
+            {"path": "", "archive": uploaded(unsafe, "data.zip")},
+        ),
+        "dataset zip against the tree": (
+            reverse("datasets:upload-zip", args=[p, data.id]),
+            {"path": "", "archive": uploaded(zip_bytes({"flowers": b"x"}), "data.zip")},
+        ),
+        "existing folder": (
+            reverse("datasets:folder-create", args=[p, data.id]),
+            {"path": "", "name": "flowers"},
         ),
         "refused dataset files": (
             reverse("datasets:upload", args=[p, data.id]),
