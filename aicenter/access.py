@@ -10,14 +10,14 @@ from aicenter.models import Membership, Project, Role
 def project_for(user, project_id: int, role: str = Role.VIEWER) -> Project:
     """The project if `user` is a member with at least `role`; 404 outside, 403 below."""
     if not user.is_authenticated:
-        raise Http404("No such project.")
+        raise Http404(_("No such project."))
     membership = (
         Membership.objects.select_related("project")
         .filter(project_id=project_id, user=user)
         .first()
     )
     if membership is None:
-        raise Http404("No such project.")
+        raise Http404(_("No such project."))
     if not membership.allows(role):
         raise PermissionDenied(
             _("This needs the %(role)s role in the project.") % {"role": Role(role).label.lower()}

@@ -45,7 +45,7 @@ def error_response(request, status: int, detail: str, errors: list | None = None
 
 @api.exception_handler(AuthenticationError)
 def on_unauthenticated(request, exc):
-    detail = "A valid API token is needed: send Authorization: Bearer <token>."
+    detail = _("A valid API token is needed: send Authorization: Bearer <token>.")
     return error_response(request, 401, detail)
 
 
@@ -57,12 +57,12 @@ def on_refused_by_ninja(request, exc: HttpError):
 
 @api.exception_handler(Http404)
 def on_not_found(request, exc):
-    return error_response(request, 404, "Not found.")
+    return error_response(request, 404, _("Not found."))
 
 
 @api.exception_handler(PermissionDenied)
 def on_forbidden(request, exc):
-    return error_response(request, 403, str(exc) or "You may not do this here.")
+    return error_response(request, 403, str(exc) or _("You may not do this here."))
 
 
 @api.exception_handler(ValidationError)

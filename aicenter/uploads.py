@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import Resolver404, resolve
+from django.utils.translation import gettext as _
 
 from aicenter.access import project_for
 from aicenter.models import ApiToken, Role
@@ -85,7 +86,7 @@ def api_error(detail: str, status: int) -> JsonResponse:
 
 
 def length_required(request):
-    detail = "Send the upload with a Content-Length header; chunked bodies are refused."
+    detail = _("Send the upload with a Content-Length header; chunked bodies are refused.")
     if request.path.startswith("/api/"):
         return api_error(detail, 411)
     return HttpResponse(detail, status=411, content_type="text/plain")
@@ -93,12 +94,13 @@ def length_required(request):
 
 def too_large(request, limit: int, uploads: bool):
     if uploads:
-        detail = f"The upload is larger than the limit of {limit:,} bytes."
+        detail = _("The upload is larger than the limit of %(limit)s bytes.")
     else:
-        detail = (
-            f"The request is larger than the limit of {limit:,} bytes. Larger bodies are "
+        detail = _(
+            "The request is larger than the limit of %(limit)s bytes. Larger bodies are "
             "taken only by upload pages and endpoints, from a signed-in editor of the project."
         )
+    detail %= {"limit": f"{limit:,}"}
     if request.path.startswith("/api/"):
         return api_error(detail, 413)
     return render(request, "413.html", {"detail": detail}, status=413)

@@ -3,6 +3,7 @@
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 
 from datasets.models import Dataset, DatasetFile, Folder
 from datasets.paths import normalise_folder, normalise_path
@@ -20,7 +21,7 @@ def stored_path(raw: str, folder: bool = False) -> str:
     try:
         return normalise_folder(raw) if folder else normalise_path(raw)
     except ValidationError:
-        raise Http404("No such file or folder.") from None
+        raise Http404(_("No such file or folder.")) from None
 
 
 def file_in(dataset: Dataset, path: str) -> DatasetFile:
@@ -32,7 +33,7 @@ def file_in(dataset: Dataset, path: str) -> DatasetFile:
 def folder_in(dataset: Dataset, path: str) -> Folder:
     path = stored_path(path, folder=True)
     if not dataset.has_folder(path):
-        raise Http404("No such folder.")
+        raise Http404(_("No such folder."))
     return dataset.folder(path)
 
 
@@ -40,5 +41,5 @@ def entry_in(dataset: Dataset, path: str) -> str:
     """The stored path of the file or folder at `path`."""
     path = stored_path(path)
     if not (dataset.files.filter(path=path).exists() or dataset.has_folder(path)):
-        raise Http404("No such file or folder.")
+        raise Http404(_("No such file or folder."))
     return path

@@ -33,14 +33,16 @@ class FilesUploadForm(forms.Form):
     """
 
     path = forms.CharField(required=False, widget=forms.HiddenInput)
-    files = MultipleFileField(error_messages={"required": "Choose at least one file."})
+    files = MultipleFileField(error_messages={"required": _("Choose at least one file.")})
     paths = forms.Field(required=False, widget=forms.MultipleHiddenInput)
 
     def clean(self) -> dict:
         data = super().clean()
         files, paths = data.get("files") or [], data.get("paths") or []
         if paths and len(paths) != len(files):
-            self.add_error("paths", "Send one relative path per file, in the order of the files.")
+            self.add_error(
+                "paths", _("Send one relative path per file, in the order of the files.")
+            )
         data["items"] = list(zip(paths or [file.name for file in files], files, strict=False))
         return data
 

@@ -22,6 +22,7 @@ from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from aicenter.archives import (
     UNREADABLE,
@@ -146,7 +147,10 @@ class Hashing:
         for chunk in chunks:
             self.size += len(chunk)
             if self.limit is not None and self.size > self.limit:
-                raise ValidationError(f"The file is larger than the limit of {self.limit:,} bytes.")
+                raise ValidationError(
+                    _("The file is larger than the limit of %(limit)s bytes.")
+                    % {"limit": f"{self.limit:,}"}
+                )
             self.digest.update(chunk)
             yield chunk
 

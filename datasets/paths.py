@@ -9,13 +9,16 @@ import unicodedata
 from collections.abc import Iterable
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 
+from aicenter.archives import OF_ENTRY
 from aicenter.paths import (  # noqa: F401 (MAX_PATH_BYTES and ancestors are this module's too)
     MAX_PATH_BYTES,
     ancestors,
     character_problem,
     shape_problem,
 )
+from aicenter.wording import say
 
 
 def normalise_path(raw: str) -> str:
@@ -26,7 +29,7 @@ def normalise_path(raw: str) -> str:
         path = unicodedata.normalize("NFC", raw)
         problem = shape_problem(path)
     if problem is not None:
-        raise ValidationError(f"{shown}: {problem}" if raw else problem)
+        raise ValidationError(say(OF_ENTRY, name=shown, problem=problem) if raw else problem)
     return path
 
 
@@ -46,7 +49,7 @@ def normalise_all(raws: Iterable[str]) -> list[str]:
             problems.extend(error.messages)
             continue
         if path in seen:
-            problems.append(f"{path}: the path appears twice.")
+            problems.append(_("%(path)s: the path appears twice.") % {"path": path})
         seen.add(path)
         paths.append(path)
     if problems:

@@ -11,6 +11,7 @@ from pathlib import PurePosixPath
 import nh3
 from django.http import Http404, StreamingHttpResponse
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
 from markdown_it import MarkdownIt
 
 from aicenter.store import get_store
@@ -133,7 +134,7 @@ def json_preview(file: DatasetFile) -> Preview:
 def image_response(file: DatasetFile) -> StreamingHttpResponse:
     """The image itself, for an <img> on the file's page; other types are not served inline."""
     if preview_kind(file) != "image":
-        raise Http404("This file has no inline preview.")
+        raise Http404(_("This file has no inline preview."))
     response = StreamingHttpResponse(
         get_store().open_stream(file.key), content_type=file.content_type
     )

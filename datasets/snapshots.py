@@ -6,6 +6,7 @@ from django.db import connection, transaction
 from django.db.models import BigIntegerField, Count, QuerySet, Sum, Value
 from django.db.models.functions import Substr
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from aicenter.models import Project
 from datasets.models import BATCH, Dataset, DatasetFile, Snapshot, SnapshotFile
@@ -59,9 +60,9 @@ def dataset_from_snapshot(snapshot: Snapshot, project: Project, name: str, user)
     now = timezone.now()
     rows = snapshot.files.order_by().values_list("path", "size", "sha256")
     with transaction.atomic():
-        dataset = create_dataset(
-            project, name=name, description=f"Made from the snapshot of {snapshot}.", user=user
-        )
+        # The description is the new dataset's own, worded once in the language of who made it.
+        description = _("Made from the snapshot of %(folder)s.") % {"folder": snapshot}
+        dataset = create_dataset(project, name=name, description=description, user=user)
         for batch in batched(rows.iterator(chunk_size=BATCH), BATCH):
             DatasetFile.objects.bulk_create(
                 DatasetFile(

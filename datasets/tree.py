@@ -6,6 +6,7 @@ from itertools import batched
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from aicenter.models import EventKind, Project, record_event
@@ -60,18 +61,12 @@ def tree_problems(dataset: Dataset, files: Iterable[str], folders: Iterable[str]
     """Where a file and a folder would share a name, within the change or with the tree."""
     new_files, new_folders = set(files), set(folders)
     new_folders |= {above for path in new_files | new_folders for above in ancestors(path)}
-    problems = [
-        f"{path}: the upload has both a file and a folder with this name."
-        for path in sorted(new_files & new_folders)
-    ]
-    problems += [
-        f"{path}: a file has this name, so it cannot be a folder."
-        for path in sorted(existing_files(dataset, new_folders))
-    ]
-    problems += [
-        f"{path}: a folder has this name, so it cannot be a file."
-        for path in sorted(new_files & dataset.folder_paths())
-    ]
+    both = _("%(path)s: the upload has both a file and a folder with this name.")
+    problems = [both % {"path": path} for path in sorted(new_files & new_folders)]
+    file = _("%(path)s: a file has this name, so it cannot be a folder.")
+    problems += [file % {"path": path} for path in sorted(existing_files(dataset, new_folders))]
+    folder = _("%(path)s: a folder has this name, so it cannot be a file.")
+    problems += [folder % {"path": path} for path in sorted(new_files & dataset.folder_paths())]
     return problems
 
 
@@ -87,7 +82,7 @@ def create_folder(dataset: Dataset, path: str, user=None) -> DatasetFolder:
         with transaction.atomic():
             locked(dataset)
             if dataset.has_folder(path):
-                raise ValidationError(f"{path}: the folder exists already.")
+                raise ValidationError(_("%(path)s: the folder exists already.") % {"path": path})
             check_tree(dataset, [], [path])
             folder = DatasetFolder.objects.create(dataset=dataset, path=path)
             dataset.touch()

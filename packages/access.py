@@ -1,5 +1,6 @@
 from django.http import Http404
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 
 from packages.models import MLPackage, PackageVersion
 
@@ -11,7 +12,7 @@ def package_in(project, package_id: int) -> MLPackage:
 def version_in(package: MLPackage, label: str) -> PackageVersion:
     major, dot, minor = label.partition(".")
     if not (dot and major.isdigit() and minor.isdigit()):
-        raise Http404("No such version.")
+        raise Http404(_("No such version."))
     version = get_object_or_404(package.versions, major=int(major), minor=int(minor))
     version.package = package
     return version

@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count, QuerySet
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
+from django.utils.translation import gettext as _
 from ninja import Query, Router, Status
 
 from aicenter.access import project_for
@@ -236,7 +237,7 @@ def json_type(form_field: forms.Field) -> dict:
     if isinstance(form_field, forms.ModelChoiceField):
         return {"type": "integer"}
     if isinstance(form_field, forms.ChoiceField):
-        return {"enum": [value for value, _ in form_field.choices]}
+        return {"enum": [value for value, _label in form_field.choices]}
     if isinstance(form_field, forms.BooleanField):
         return {"type": "boolean"}
     if isinstance(form_field, forms.FloatField):  # before IntegerField, its parent
@@ -385,7 +386,7 @@ def run_metric(request, project_id: int, run_id: int, name: str, after: int | No
     run = run_in(project_for(request.user, project_id), run_id)
     points = run.metric_points.filter(name=name)
     if not points.exists():
-        raise Http404(f"The run reported no metric named {name!r}.")
+        raise Http404(_("The run reported no metric named %(name)s.") % {"name": repr(name)})
     if after is not None:
         points = points.filter(step__gt=after)
     return paginated(
@@ -404,7 +405,7 @@ def run_metric(request, project_id: int, run_id: int, name: str, after: int | No
 def run_results(request, project_id: int, run_id: int):
     run = run_in(project_for(request.user, project_id), run_id)
     if run.results is None:
-        raise Http404("The run wrote no _results.json.")
+        raise Http404(_("The run wrote no _results.json."))
     return run.results
 
 
@@ -453,7 +454,7 @@ def run_artifact(request, project_id: int, run_id: int, path: str):
 def run_snapshot(request, project_id: int, run_id: int):
     run = run_in(project_for(request.user, project_id), run_id)
     if run.snapshot is None:
-        raise Http404("The run saved no data snapshot.")
+        raise Http404(_("The run saved no data snapshot."))
     files = run.snapshot.files.all()
     return paginated(
         request, files, lambda f: {"path": f.path, "size": f.size, "sha256": f.sha256_id}
@@ -468,7 +469,7 @@ def run_snapshot(request, project_id: int, run_id: int):
 def run_snapshot_zip(request, project_id: int, run_id: int):
     run = run_in(project_for(request.user, project_id), run_id)
     if run.snapshot is None:
-        raise Http404("The run saved no data snapshot.")
+        raise Http404(_("The run saved no data snapshot."))
     return zip_response(zip_stream(run.snapshot.zip_entries()), run.snapshot.download_name)
 
 
@@ -498,7 +499,7 @@ def compare_runs(request, project_id: int, runs: list[int] | None = Query(None))
     """Two runs side by side: ?runs=<id>&runs=<id>."""
     project = project_for(request.user, project_id)
     if len(runs or []) != 2:
-        raise ValidationError({"runs": "Name exactly two runs to compare."})
+        raise ValidationError({"runs": _("Name exactly two runs to compare.")})
     left, right = (run_in(project, run_id) for run_id in runs)
     sections = [
         {
@@ -521,7 +522,7 @@ def compare_runs(request, project_id: int, runs: list[int] | None = Query(None))
 def list_workers(request):
     """The worker hosts, for staff and for members of a project (whose runs they take)."""
     if not (request.user.is_staff or Project.objects.for_user(request.user).exists()):
-        raise Http404("No such resource.")
+        raise Http404(_("No such resource."))
     return paginated(request, Worker.objects.all(), worker_data)
 
 

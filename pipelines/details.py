@@ -143,7 +143,7 @@ def line_number(request, name: str) -> int:
     try:
         return max(int(request.GET.get(name, 0)), 0)
     except ValueError:
-        raise Http404("A line number must be a whole number.") from None
+        raise Http404(_("A line number must be a whole number.")) from None
 
 
 @login_required
@@ -222,7 +222,7 @@ def run_artifacts_zip(request, project_id: int, run_id: int):
 
 def snapshot_of(run: Run):
     if run.snapshot is None:
-        raise Http404("The run saved no data snapshot.")
+        raise Http404(_("The run saved no data snapshot."))
     return run.snapshot
 
 
@@ -262,7 +262,7 @@ def run_snapshot_dataset(request, project_id: int, run_id: int):
 def run_results_download(request, project_id: int, run_id: int):
     run = run_in(project_for(request.user, project_id), run_id)
     if run.results is None:
-        raise Http404("The run wrote no _results.json.")
+        raise Http404(_("The run wrote no _results.json."))
     response = HttpResponse(outputs.results_file(run), content_type="application/json")
     response["Content-Disposition"] = content_disposition_header(True, "_results.json")
     return response

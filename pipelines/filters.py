@@ -3,6 +3,8 @@
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
+from django.utils.translation import gettext as _
+
 from packages.contract import PipelineType
 from packages.models import MLPackage
 from pipelines.models import PipelineQuerySet, Status
@@ -55,4 +57,4 @@ class ListFilters:
 
     @property
     def status_choices(self) -> list[tuple[str, str]]:
-        return [*Status.choices, (NO_RUN, "No run yet")]
+        return [*Status.choices, (NO_RUN, _("No run yet"))]

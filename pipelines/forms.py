@@ -21,8 +21,21 @@ LONGEST_INTERVAL = 32767
 INTERVAL_HELP = _("Give the interval as a whole number of minutes, hours, days or weeks.")
 
 
-# The form's field for each resource a worker may lack, as Worker.lacking names it.
-ROOM_FIELDS = {"cpus": "core", "memory_gb": "memory", "gpus": "GPU"}
+NEEDS_INPUT_DATASET = {
+    PipelineType.TRAINING: _("A training pipeline needs an input dataset."),
+    PipelineType.FULL: _("A full pipeline needs an input dataset."),
+}
+CANNOT_RUN = {
+    PipelineType.TRAINING: _(
+        "%(version)s cannot run training pipelines: they need %(methods)s in train.py's Main."
+    ),
+    PipelineType.EVALUATION: _(
+        "%(version)s cannot run evaluation pipelines: they need %(methods)s in train.py's Main."
+    ),
+    PipelineType.FULL: _(
+        "%(version)s cannot run full pipelines: they need %(methods)s in train.py's Main."
+    ),
+}
 UNIT_LABELS = {"minutes": _("minutes"), "hours": _("hours"), "days": _("days"), "weeks": _("weeks")}
 REPEAT_CHOICES = [("interval", _("Every N minutes, hours, days or weeks")), ("cron", _("Cron"))]
 
@@ -137,12 +150,23 @@ class PipelineForm(forms.Form):
         largest = Worker.objects.largest()
         if largest is None or Worker.objects.could_take(resources).exists():
             return
-        lacking = largest.lacking(resources, idle=True)
-        field = next((name for name, word in ROOM_FIELDS.items() if word in lacking), None)
+        too_much = {
+            "cpus": resources.cpus > largest.cpus,
+            "memory_gb": resources.memory_bytes > largest.memory_bytes,
+            "gpus": resources.gpus > largest.gpus,
+        }
+        field = next((name for name, over in too_much.items() if over), None)
         self.add_error(
             field,
-            f"No worker could ever run this with {resources.summary}: the largest seen, "
-            f"{largest.name}, has {largest.capacity}.",
+            _(
+                "No worker could ever run this with %(resources)s: the largest seen, "
+                "%(worker)s, has %(capacity)s."
+            )
+            % {
+                "resources": resources.summary,
+                "worker": largest.name,
+                "capacity": largest.capacity,
+            },
         )
 
     def check_schedule(self, data: dict) -> None:
@@ -160,20 +184,25 @@ class PipelineForm(forms.Form):
 
     def check_future(self, field: str, moment, required: bool = False) -> None:
         if moment is None and required:
-            self.add_error(field, "Choose when to run it.")
+            self.add_error(field, _("Choose when to run it."))
         elif moment is not None and moment <= timezone.now():
-            self.add_error(field, f"{moment:%Y-%m-%d %H:%M} is in the past.")
+            self.add_error(
+                field, _("%(moment)s is in the past.") % {"moment": f"{moment:%Y-%m-%d %H:%M}"}
+            )
 
     def check_cron(self, expression: str) -> None:
         if not expression.strip():
             self.add_error(
-                "cron", "Enter a cron expression, for example 0 3 * * * for 03:00 daily."
+                "cron", _("Enter a cron expression, for example 0 3 * * * for 03:00 daily.")
             )
         elif len(expression.split()) != 5 or not croniter.is_valid(expression):
             self.add_error(
                 "cron",
-                f"{expression!r} is not a cron expression: it needs five fields "
-                "(minute hour day-of-month month day-of-week).",
+                _(
+                    "%(expression)s is not a cron expression: it needs five fields "
+                    "(minute hour day-of-month month day-of-week)."
+                )
+                % {"expression": repr(expression)},
             )
 
     def interval(self, every: int | None, unit: str | None) -> int | None:
@@ -184,37 +213,42 @@ class PipelineForm(forms.Form):
         minutes = every * MINUTES_IN[unit]
         if minutes > LONGEST_INTERVAL:
             self.add_error(
-                "every", "An interval can be at most 22 days; use a cron expression for rarer runs."
+                "every",
+                _("An interval can be at most 22 days; use a cron expression for rarer runs."),
             )
         return minutes
 
     def check_window(self, starts_at, ends_at) -> None:
         self.check_future("ends_at", ends_at)
         if starts_at and ends_at and ends_at <= starts_at:
-            self.add_error("ends_at", "The end must come after the start.")
+            self.add_error("ends_at", _("The end must come after the start."))
 
     def version_for(self, package, label: str, kind: str):
-        major, _, minor = label.partition(".")
+        major, minor = label.partition(".")[::2]
         version = None
         if major.isdigit() and minor.isdigit():
             version = package.versions.filter(major=int(major), minor=int(minor)).first()
         if version is None:
-            self.add_error("version", f"{package.name} has no version {label!r}.")
+            self.add_error(
+                "version",
+                _("%(package)s has no version %(label)s.")
+                % {"package": package.name, "label": repr(label)},
+            )
         elif not version.supports(kind):
             needed = ", ".join(sorted(NEEDED_METHODS[PipelineType(kind)]))
             self.add_error(
                 "version",
-                f"{package.name} {version.label} cannot run {kind} pipelines: "
-                f"they need {needed} in train.py's Main.",
+                CANNOT_RUN[PipelineType(kind)]
+                % {"version": f"{package.name} {version.label}", "methods": needed},
             )
         return version
 
     def check_datasets(self, kind: str, data: dict) -> None:
         if kind in NEEDS_INPUT and not data.get("input_dataset"):
-            self.add_error("input_dataset", f"A {kind} pipeline needs an input dataset.")
+            self.add_error("input_dataset", NEEDS_INPUT_DATASET[PipelineType(kind)])
         if kind == PipelineType.EVALUATION and not data.get("evaluation_dataset"):
             self.add_error(
-                "evaluation_dataset", "An evaluation pipeline needs an evaluation dataset."
+                "evaluation_dataset", _("An evaluation pipeline needs an evaluation dataset.")
             )
         for field in ["input", "evaluation"]:
             dataset = data.get(f"{field}_dataset")
@@ -227,7 +261,10 @@ class PipelineForm(forms.Form):
         folder = path.strip("/")
         if not dataset.files_under(folder).exists():
             where = f"{dataset.name}/{folder}" if folder else dataset.name
-            self.add_error(f"{field}_path", f"{where} has no files: choose a folder with data.")
+            self.add_error(
+                f"{field}_path",
+                _("%(folder)s has no files: choose a folder with data.") % {"folder": where},
+            )
         return folder
 
 
@@ -287,9 +324,15 @@ def check_artifacts_directory(value: str) -> None:
         )
     if not path.parts or path.parts[0] in RESERVED_NAMES:
         raise forms.ValidationError(
-            f"artifacts_directory {value!r} is reserved: the workspace itself (.) and "
-            f"{', '.join(RESERVED_NAMES)}, with what is inside them, hold the run's package, "
-            "its data and the service's own files. Choose a folder of its own, such as artifacts.",
+            _(
+                "artifacts_directory %(value)s is reserved: the workspace itself (.) and "
+                "%(reserved)s, with what is inside them, hold the run's package, its data and "
+                "the service's own files. Choose a folder of its own, such as artifacts."
+            ),
             code="parameter",
-            params={"parameter": "artifacts_directory"},
+            params={
+                "parameter": "artifacts_directory",
+                "value": repr(value),
+                "reserved": ", ".join(RESERVED_NAMES),
+            },
         )

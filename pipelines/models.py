@@ -14,7 +14,18 @@ from aicenter.templatetags.aicenter import in_largest_unit
 from aicenter.wording import Said, counted, english, kept, say, shown, together
 from packages.contract import PipelineType
 from packages.models import PackageVersion
-from pipelines.resources import CORE, CORES, GB, GPUS, ONE_GPU, Resources, gigabytes
+from pipelines.resources import (
+    CORE,
+    CORES,
+    GB,
+    GPUS,
+    ONE_GPU,
+    Resources,
+    cores_text,
+    gigabytes,
+    gpus_text,
+    memory_text,
+)
 
 DEFAULT_PARAMETERS = {"artifacts_directory": "artifacts", "save_training_data": "false"}
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -630,9 +641,11 @@ class Worker(models.Model):
     @property
     def capacity(self) -> str:
         """ "2 cores, 8 GB memory and no GPU", for a person."""
-        cores = f"{self.cpus} core{'s' if self.cpus != 1 else ''}"
-        gpus = {0: "no GPU", 1: "1 GPU"}.get(self.gpus, f"{self.gpus} GPUs")
-        return f"{cores}, {gigabytes(round(self.memory_bytes / GB, 2))} memory and {gpus}"
+        return _("%(cores)s, %(memory)s and %(gpus)s") % {
+            "cores": cores_text(self.cpus),
+            "memory": memory_text(round(self.memory_bytes / GB, 2)),
+            "gpus": gpus_text(self.gpus),
+        }
 
     def lacking(self, resources: Resources, idle: bool = False) -> str:
         """What this worker has too little of, free now (or once `idle`), for `resources`, in

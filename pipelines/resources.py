@@ -38,19 +38,17 @@ class Resources:
     @property
     def summary(self) -> str:
         """ "1 core, 4 GB memory, no disk cap, no GPU", for a person."""
-        cores = ngettext("%(count)s core", "%(count)s cores", self.cpus) % {"count": self.cpus}
         disk = (
             _("no disk cap")
             if self.disk_gb is None
             else _("%(size)s disk") % {"size": gigabytes(self.disk_gb)}
         )
-        gpus = (
-            _("no GPU")
-            if self.gpus == 0
-            else ngettext("%(count)s GPU", "%(count)s GPUs", self.gpus) % {"count": self.gpus}
-        )
-        memory = _("%(size)s memory") % {"size": gigabytes(self.memory_gb)}
-        return f"{cores}, {memory}, {disk}, {gpus}"
+        return _("%(cores)s, %(memory)s, %(disk)s, %(gpus)s") % {
+            "cores": cores_text(self.cpus),
+            "memory": memory_text(self.memory_gb),
+            "disk": disk,
+            "gpus": gpus_text(self.gpus),
+        }
 
     @property
     def memory_bytes(self) -> int:
@@ -59,6 +57,20 @@ class Resources:
     @property
     def disk_bytes(self) -> int | None:
         return None if self.disk_gb is None else int(self.disk_gb * GB)
+
+
+def cores_text(count: int) -> str:
+    return ngettext("%(count)s core", "%(count)s cores", count) % {"count": count}
+
+
+def memory_text(gb: float) -> str:
+    return _("%(size)s memory") % {"size": gigabytes(gb)}
+
+
+def gpus_text(count: int) -> str:
+    if count == 0:
+        return _("no GPU")
+    return ngettext("%(count)s GPU", "%(count)s GPUs", count) % {"count": count}
 
 
 def gigabytes(value: float | None) -> str:

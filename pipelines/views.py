@@ -128,7 +128,7 @@ def again_with_changes(request, project_id: int, run_id: int):
     project = project_for(request.user, project_id, Role.EDITOR)
     run = run_in(project, run_id)
     if run.pipeline is None:
-        raise Http404("The run's pipeline was removed.")
+        raise Http404(_("The run's pipeline was removed."))
     if request.method != "POST":
         values, rows = run_definition(run)
         return definition_form(request, project, run.pipeline, values, rows, source=run)
@@ -237,5 +237,5 @@ def project_workers(request, project_id: int):
 @require_safe
 def all_workers(request):
     if not request.user.is_staff:
-        raise Http404("No such page.")
+        raise Http404(_("No such page."))
     return render(request, "pipelines/workers.html", {"workers": Worker.objects.all()})

@@ -4,7 +4,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from pipelines.models import Status
-from tests.factories import PASSWORD, make_project, make_user, package_zip
+from tests.factories import PASSWORD, make_project, make_user, package_zip, zip_bytes
 from tests.pipelines.builders import (
     dataset_with,
     example_version,
@@ -86,3 +86,23 @@ def test_the_header_chooser_switches_to_english_and_remembers_it(live_server, ja
     expect(page.get_by_role("heading", name="Projects")).to_be_visible()
     page.goto(f"{live_server.url}/profile/")
     expect(page.get_by_role("heading", name="API tokens")).to_be_visible()
+
+
+def test_a_refused_dataset_zip_lists_its_problems_in_japanese(live_server, japanese_page):
+    user = make_user("haruka")
+    project = make_project(user, "Reviews")
+    data = dataset_with(project, "petals", {"flowers/a.csv": b"x\n1\n"})
+    page = japanese_page
+    log_in_japanese(page, live_server.url, "haruka")
+    page.goto(f"{live_server.url}/projects/{project.id}/datasets/{data.id}/upload")
+    unsafe = zip_bytes({"../up.csv": b"x", "a\\b.csv": b"x"})
+    page.get_by_label("zip アーカイブ").set_input_files(
+        files=[{"name": "data.zip", "mimeType": "application/zip", "buffer": unsafe}]
+    )
+    page.get_by_role("button", name="zip をアップロード").click()
+    problems = page.get_by_role("alert")
+    expect(problems).to_contain_text(
+        "../up.csv: パスがアーカイブのフォルダーの外を指しています (..)。"
+    )
+    expect(problems).to_contain_text("a\\b.csv: パスにバックスラッシュが使われています。")
+    expect(page.get_by_role("heading", name="petals のルートにアップロード")).to_be_visible()

@@ -1,4 +1,5 @@
-"""Every page fits a phone and a laptop, with the longest names a person may choose.
+"""Every page fits a phone and a laptop, with the longest names a person may choose, in
+English and in Japanese (whose labels wrap differently).
 
 Set SCREENSHOTS_DIR to keep a full-page picture of each page at each width.
 """
@@ -8,6 +9,7 @@ import re
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from playwright.sync_api import Page
 
 from aicenter.models import Membership
@@ -127,14 +129,24 @@ def widest_elements(page: Page) -> list[str]:
     )
 
 
+def choose_language(page: Page, base_url: str, language: str) -> None:
+    """What the header's chooser leaves behind: the language cookie."""
+    cookie = {"name": settings.LANGUAGE_COOKIE_NAME, "value": language, "url": base_url}
+    page.context.add_cookies([cookie])
+
+
+@pytest.mark.parametrize("language", ["en", "ja"])
 @pytest.mark.parametrize("width", [PHONE, LAPTOP])
-def test_every_page_fits_the_screen_without_breaking_the_policy(live_server, page: Page, width):
+def test_every_page_fits_the_screen_without_breaking_the_policy(
+    live_server, page: Page, width, language
+):
     user = make_user(f"owner-{LONG}")
     values = long_named_project(user)
     refused: list[str] = []
     page.on("console", lambda message: refused.append(message.text))
     page.set_viewport_size({"width": width, "height": 900})
     log_in(page, live_server.url, user.username)
+    choose_language(page, live_server.url, language)
     shots = os.environ.get("SCREENSHOTS_DIR")
 
     too_wide, visited = {}, 0
@@ -148,8 +160,9 @@ def test_every_page_fits_the_screen_without_breaking_the_policy(live_server, pag
             too_wide[url] = widest_elements(page)
         if shots:
             name = re.sub(r"[^a-z0-9]+", "-", url.replace(LONG, "L")).strip("-")[:60]
-            shoot(page, Path(shots) / f"{width}-{visited:02}-{name}", width)
+            shoot(page, Path(shots) / f"{language}-{width}-{visited:02}-{name}", width)
 
     assert visited > 25
+    assert page.locator("html").get_attribute("lang") == language
     assert too_wide == {}
     assert [text for text in refused if "Content Security Policy" in text] == []

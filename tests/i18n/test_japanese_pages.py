@@ -5,14 +5,17 @@ import re
 from html.parser import HTMLParser
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 
 from aicenter.models import EventKind, record_event
 from aicenter.wording import say
-from pipelines.models import STATUS_SAYS, WITH_DETAIL, Status
+from pipelines.models import STATUS_SAYS, WITH_DETAIL, Status, Worker
+from pipelines.resources import GB
 from pipelines.runner.logs import RunLog
 from pipelines.runner.publish import MADE_VERSION
 from pipelines.runner.run import STARTED_ON, TIMED_OUT
+from tests.factories import api_client, logged_in_client, package_zip, uploaded, zip_bytes
 from tests.pipelines.builders import (
     dataset_with,
     example_version,
@@ -123,21 +126,152 @@ def pages(project, furnished) -> dict[str, str]:
     }
 
 
-def test_the_main_pages_in_japanese_have_no_english_word_left(
-    project, owner, owner_client, furnished
-):
-    names = {"Vision", "olivia", "eddie", "vera", "petals", "flowers", "train", "nightly"}
+def states(project, owner, furnished) -> dict[str, str]:
+    """Pages in the states a person meets less often: runs failed and waiting, a worker
+    reported, a folder of a dataset."""
+    pipeline, data, version = furnished["pipeline"], furnished["data"], furnished["version"]
+    failed = run_of(pipeline, Status.FAILED, error="ValueError: sepal")
+    scheduled = run_of(pipeline, Status.SCHEDULED)
+    Worker.objects.create(name="box", queue="aicenter", cpus=4, memory_bytes=8 * GB, gpus=1)
+    return {
+        "pipelines with a scheduled run": reverse("pipelines:list", args=[project.id]),
+        "failed run": failed.get_absolute_url(),
+        "dataset folder": reverse("datasets:folder", args=[project.id, data.id, "flowers"]),
+        "dataset upload": reverse("datasets:upload", args=[project.id, data.id]),
+        "edit pipeline": reverse("pipelines:edit", args=[project.id, pipeline.id]),
+        "delete pipeline": reverse("pipelines:delete", args=[project.id, pipeline.id]),
+        "scheduled run": scheduled.get_absolute_url(),
+        "stop run": reverse("pipelines:kill", args=[project.id, scheduled.id]),
+        "run again with changes": reverse("pipelines:run-change", args=[project.id, failed.id]),
+        "run metrics": reverse("pipelines:run-metrics", args=[project.id, failed.id]),
+        "dataset file": reverse("datasets:file", args=[project.id, data.id, "flowers/train/a.csv"]),
+        "compare runs": f"{reverse('pipelines:compare', args=[project.id])}?runs={failed.id}",
+        "new folder": reverse("datasets:folder-create", args=[project.id, data.id]),
+        "delete dataset": reverse("datasets:delete", args=[project.id, data.id]),
+        "delete package": reverse("packages:delete", args=[project.id, version.package_id]),
+        "compare versions": reverse("packages:compare", args=[project.id, version.package_id]),
+        "upload version": reverse("packages:version-upload", args=[project.id, version.package_id]),
+    }
+
+
+def refusals(project, furnished) -> dict[str, tuple[str, dict]]:
+    """Forms sent with what they refuse, each answered with the form and its problems."""
+    p, data = project.id, furnished["data"]
+    unsafe = zip_bytes({"../up.csv": b"x", "a\\b.csv": b"x"})
+    requirements = "-r other.txt\n./wheels/x.whl\n--index-url ../local\n"
+    broken = package_zip(**{"main.py": None, "requirements.txt": requirements})
+    files = [uploaded(b"1", "a"), uploaded(b"2", "b")]
+    pipeline = {
+        "name": "nightly",
+        "pipeline_type": "training",
+        "package": furnished["version"].package_id,
+        "version": "9.9",
+        "schedule_kind": "recurring",
+        "repeat": "cron",
+        "cron": "every day",
+        "cpus": "64",
+        "memory_gb": "4",
+    }
+    return {
+        "refused dataset zip": (
+            reverse("datasets:upload-zip", args=[p, data.id]),
+            {"path": "", "archive": uploaded(unsafe, "data.zip")},
+        ),
+        "dataset zip against the tree": (
+            reverse("datasets:upload-zip", args=[p, data.id]),
+            {"path": "", "archive": uploaded(zip_bytes({"flowers": b"x"}), "data.zip")},
+        ),
+        "existing folder": (
+            reverse("datasets:folder-create", args=[p, data.id]),
+            {"path": "", "name": "flowers"},
+        ),
+        "refused dataset files": (
+            reverse("datasets:upload", args=[p, data.id]),
+            {"path": "", "paths": ["flowers", "a//b"], "files": files},
+        ),
+        "refused dataset name": (reverse("datasets:create", args=[p]), {"name": "9 bad"}),
+        "refused package": (
+            reverse("packages:upload", args=[p]),
+            {"name": "broken", "python_version": "3.12", "file": uploaded(broken)},
+        ),
+        "refused pipeline": (reverse("pipelines:create", args=[p]), pipeline),
+    }
+
+
+def names_of(project, furnished) -> set[str]:
+    """What the test named, which stays as it was written."""
+    names = {"Vision", "olivia", "eddie", "vera", "petals", "flowers", "train", "nightly", "box"}
+    names |= {"aicenter", "broken", "sepal", "ValueError", "a", "b", "every", "day", "r", "local"}
+    names |= {"numpy", "name", "https", "http", "URL", "index-url"}
     names |= set(english_words(project.description))
     names |= set(english_words(furnished["version"].package.name))
     names |= set(english_words(furnished["version"].package.description))
+    return names
+
+
+def english_left(client, urls: dict[str, str], names: set[str]) -> dict[str, list[str]]:
     found = {}
-    for page, url in pages(project, furnished).items():
-        response = owner_client.get(url, headers=JAPANESE)
+    for page, url in urls.items():
+        response = client.get(url, headers=JAPANESE)
         assert response.status_code == 200, page
-        left = unmarked(response.text, names)
-        if left:
+        if left := unmarked(response.text, names):
+            found[page] = left
+    return found
+
+
+def test_the_main_pages_in_japanese_have_no_english_word_left(
+    project, owner, owner_client, furnished
+):
+    found = english_left(owner_client, pages(project, furnished), names_of(project, furnished))
+    assert not found, "\n".join(f"{page}: {words}" for page, words in found.items())
+
+
+def test_pages_in_rarer_states_in_japanese_have_no_english_word_left(
+    project, owner, owner_client, furnished
+):
+    urls = states(project, owner, furnished)
+    found = english_left(owner_client, urls, names_of(project, furnished))
+    assert not found, "\n".join(f"{page}: {words}" for page, words in found.items())
+
+
+def test_refused_forms_list_their_problems_in_japanese(project, owner_client, furnished):
+    found = {}
+    for page, (url, body) in refusals(project, furnished).items():
+        response = owner_client.post(url, body, headers=JAPANESE)
+        assert response.status_code in {200, 400}, page
+        assert re.search(r"class=\"(errors|error)\b", response.text), page
+        if left := unmarked(response.text, names_of(project, furnished)):
             found[page] = left
     assert not found, "\n".join(f"{page}: {words}" for page, words in found.items())
+
+
+def test_api_errors_are_worded_in_japanese(project, owner, furnished):
+    client, p = api_client(owner), project.id
+    names = names_of(project, furnished)
+    run = furnished["run"]
+    answers = {
+        "no token": Client().get(f"/api/v1/projects/{p}/datasets", headers=JAPANESE),
+        "not found": client.get(f"/api/v1/projects/{p + 1000}/datasets", headers=JAPANESE),
+        "bad page": client.get(f"/api/v1/projects/{p}/datasets?page=9", headers=JAPANESE),
+        "bad body": client.post(
+            f"/api/v1/projects/{p}/datasets", "[1]", "application/json", headers=JAPANESE
+        ),
+        "compare": client.get(f"/api/v1/projects/{p}/runs/compare?runs={run.id}", headers=JAPANESE),
+        "bad path": client.put(
+            f"/api/v1/projects/{p}/datasets/{furnished['data'].id}/files/flowers/../petals",
+            b"1",
+            "application/octet-stream",
+            headers=JAPANESE,
+        ),
+    }
+    found = {}
+    for name, response in answers.items():
+        assert response.status_code >= 400, name
+        detail = response.json()["detail"]
+        japanese = re.search(r"[\u3040-\u30ff]", detail) is not None
+        if not japanese or set(english_words(detail)) - ALLOWED - names:
+            found[name] = detail
+    assert not found, found
 
 
 def test_a_successful_run_reads_in_japanese(project, owner_client, furnished):
@@ -163,3 +297,27 @@ def test_english_is_unchanged_for_a_browser_asking_for_it(project, owner_client,
     page = owner_client.get(furnished["run"].get_absolute_url(), headers={"accept-language": "en"})
     assert "Successful" in page.text
     assert "Artifacts" in page.text
+
+
+def test_error_pages_and_the_login_page_read_in_japanese(project, viewer, owner_client, furnished):
+    """The login page, a missing page, a refusal and a body too large."""
+    answers = {
+        "login": (Client().get(reverse("login"), headers=JAPANESE), 200),
+        "missing": (owner_client.get("/no/such/page/", headers=JAPANESE), 404),
+        "refused": (
+            logged_in_client(viewer).get(
+                reverse("packages:upload", args=[project.id]), headers=JAPANESE
+            ),
+            403,
+        ),
+        "too large": (
+            owner_client.post(reverse("profile"), headers=JAPANESE, CONTENT_LENGTH=str(1 << 40)),
+            413,
+        ),
+    }
+    found = {}
+    for page, (response, status) in answers.items():
+        assert response.status_code == status, page
+        if left := unmarked(response.text, names_of(project, furnished)):
+            found[page] = left
+    assert not found, "\n".join(f"{page}: {words}" for page, words in found.items())

@@ -191,7 +191,7 @@ def test_a_long_artifact_list_is_cut_and_points_to_the_zip(viewer_client, pipeli
         ("predictions.csv", "<th>id</th><th>label</th>"),
         ("metrics.json", "{\n  &quot;accuracy&quot;: 0.91,\n  &quot;loss&quot;: 0.2\n}"),
         ("notes.txt", "trained on 2 files"),
-        ("model/weights.bin", "No preview for application/octet-stream files."),
+        ("model/weights.bin", "No preview for <code>application/octet-stream</code> files."),
     ],
 )
 def test_an_artifact_previews_by_its_kind(viewer_client, successful, path, expected):
