@@ -684,6 +684,14 @@ class MetricQuerySet(models.QuerySet):
     def last_values(self) -> dict[str, float | None]:
         return dict(self.order_by("name").values_list("name", "last"))
 
+    def most_reported_names(self) -> list[str]:
+        """The metrics' names, those that most runs reported first, alphabetical among equals."""
+        counted = self.values("name").annotate(runs=Count("run_id")).order_by("-runs", "name")
+        return [row["name"] for row in counted]
+
+    def last_of_runs(self) -> list[tuple[int, str, float | None]]:
+        return list(self.values_list("run_id", "name", "last"))
+
 
 class Metric(models.Model):
     """One metric of a run, summed up as its points are stored, so that a run's summary never
