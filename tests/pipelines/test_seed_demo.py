@@ -6,7 +6,7 @@ from django.core.management import call_command
 
 from aicenter.models import Project
 from pipelines.management.commands.seed_demo import demo_password
-from pipelines.models import ScheduleKind
+from pipelines.models import ScheduleKind, Status
 
 
 @pytest.mark.django_db
@@ -14,13 +14,33 @@ def test_the_demo_project_has_a_nightly_pipeline_made_once():
     out = StringIO()
     call_command("seed_demo", stdout=out)
     call_command("seed_demo", stdout=out)
-    pipeline = Project.objects.get(name="Demo").pipelines.get()
-    assert pipeline.name == "flowers-nightly"
+    pipeline = Project.objects.get(name="Demo").pipelines.get(name="flowers-nightly")
     assert pipeline.schedule_kind == ScheduleKind.RECURRING
     assert (pipeline.next_fire.hour, pipeline.next_fire.minute) == (3, 0)
     assert pipeline.input_path == "train"
     assert not pipeline.runs.exists()
     assert out.getvalue().count("Created the pipeline flowers-nightly: cron 0 3 * * *.") == 1
+
+
+@pytest.mark.django_db
+def test_the_first_launch_starts_one_run_of_the_epochs_example_for_its_curves():
+    out = StringIO()
+    call_command("seed_demo", stdout=out)
+    call_command("seed_demo", stdout=out)
+    pipeline = Project.objects.get(name="Demo").pipelines.get(name="flowers-epochs")
+    assert str(pipeline.package_version) == "flowers-sklearn 1.0"
+    assert (pipeline.input_dataset.name, pipeline.input_path) == ("flowers", "train")
+    assert pipeline.parameters["epochs"] == "30"
+    (run,) = pipeline.runs.all()
+    assert run.status == Status.SCHEDULED
+    assert out.getvalue().count("Started the pipeline flowers-epochs") == 1
+
+
+@pytest.mark.django_db
+def test_the_first_run_can_be_left_out(settings):
+    settings.DEMO_FIRST_RUN = False
+    call_command("seed_demo", stdout=StringIO())
+    assert [p.name for p in Project.objects.get(name="Demo").pipelines.all()] == ["flowers-nightly"]
 
 
 @pytest.mark.django_db
