@@ -10,24 +10,22 @@ reduced by step in both cases, and then placed at the time each was stored.
 """
 
 import bisect
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 from html import escape
 from operator import add
 from typing import NamedTuple
 
-from django.core.cache import cache
 from django.db import models
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from aicenter.charts import Scale, Tick, label, nice_ticks, ticks_every
+from pipelines.models import Metric
 
 CHART_POINTS = 1000
 # A page draws this many metrics; the table lists them all.
 CHARTED_METRICS = 24
-# Seconds an ended run's reduced series stay in the cache.
-SERIES_KEPT = 3600
 WIDTH, HEIGHT = 640, 240
 LEFT, RIGHT, TOP, BOTTOM = 64, 16, 12, 32
 # Seconds between ticks of a time axis: whole seconds, minutes, hours and days.
@@ -42,12 +40,12 @@ class Axis(models.TextChoices):
     TIME = "time", gettext_lazy("Time")
 
     @property
-    def title(self) -> str:
+    def caption(self) -> str:
         """What a chart's caption says of its x axis."""
-        return str(AXIS_TITLES[self])
+        return str(AXIS_CAPTIONS[self])
 
 
-AXIS_TITLES = {Axis.STEP: gettext_lazy("by step"), Axis.TIME: gettext_lazy("by time")}
+AXIS_CAPTIONS = {Axis.STEP: gettext_lazy("by step"), Axis.TIME: gettext_lazy("by time")}
 
 
 def lttb(points: list[Point], threshold: int) -> list[Point]:
@@ -135,19 +133,44 @@ class Chart:
 
 @dataclass(frozen=True)
 class Reduced:
-    """A series as a chart draws it: at most CHART_POINTS points, and the steps of its gaps
-    and of its ends."""
+    """A series as a chart draws it: at most CHART_POINTS points, the indices of those the
+    line lifts before (a gap lies between them and the one before), the steps of the
+    series' ends, and when asked, the seconds from the run's start at which each shown
+    point was stored. `count` is how many points it was reduced from."""
 
     shown: list[Point]
-    gaps: list[int]
+    breaks: list[int]
     ends: tuple[int, int]
+    count: int
+    seconds: list[float] | None = None
+
+    def stored(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_stored(cls, stored: dict) -> "Reduced":
+        shown = [tuple(point) for point in stored["shown"]]
+        return cls(**{**stored, "shown": shown, "ends": tuple(stored["ends"])})
 
 
 def reduced(series: list[tuple[int, float | None]]) -> Reduced:
     present = [point for point in series if point[1] is not None]
     gaps = [step for step, value in series if value is None] if len(present) < len(series) else []
+    shown = lttb(present, CHART_POINTS)
     ends = (series[0][0], series[-1][0]) if series else (0, 0)
-    return Reduced(lttb(present, CHART_POINTS), gaps, ends)
+    return Reduced(shown, breaks_of([step for step, _ in shown], gaps), ends, len(series))
+
+
+def breaks_of(steps: list[int], gaps: list[int]) -> list[int]:
+    """Indices of the steps that a gap separates from the step before them (the first too)."""
+    if not gaps:
+        return [0] if steps else []
+    return [
+        index
+        for index, step in enumerate(steps)
+        if index == 0
+        or bisect.bisect_right(gaps, steps[index - 1]) < bisect.bisect_left(gaps, step)
+    ]
 
 
 def chart(name: str, series: list[tuple[int, float | None]]) -> Chart:
@@ -156,17 +179,16 @@ def chart(name: str, series: list[tuple[int, float | None]]) -> Chart:
     return drawn(name, reduced(series))
 
 
-def drawn(name: str, series: Reduced, seconds: list[float] | None = None) -> Chart:
-    """The chart of a reduced series, by step; or given the `seconds` from the run's start
-    to when each point was stored, by time."""
+def drawn(name: str, series: Reduced, axis: Axis = Axis.STEP) -> Chart:
+    """The chart of a reduced series, by step, or by time (given its `seconds`)."""
     steps = [step for step, _ in series.shown]
     values = [value for _, value in series.shown]
-    if seconds is None:
-        axis, places, ends = Axis.STEP, steps, series.ends
+    if axis == Axis.STEP:
+        places, ends = steps, series.ends
         x_ticks, x_label = nice_ticks(*ends), label
     else:
-        axis, places = Axis.TIME, seconds
-        ends = (0, max(places, default=0))
+        places = series.seconds
+        ends = (min([0, *places]), max([0, *places]))
         x_ticks, x_label = time_ticks(*ends), clock
     y_ticks = nice_ticks(min(values), max(values)) if values else [0.0]
     x = Scale(min(ends[0], x_ticks[0]), max(ends[1], x_ticks[-1]), LEFT, WIDTH - RIGHT)
@@ -175,7 +197,7 @@ def drawn(name: str, series: Reduced, seconds: list[float] | None = None) -> Cha
     return Chart(
         name=name,
         axis=axis,
-        path=line_path(steps, xs, ys, series.gaps),
+        path=line_path(xs, ys, series.breaks),
         dots=list(map(Dot, xs, ys, titles(series.shown, places, axis))),
         x_ticks=x.ticks(x_ticks, x_label),
         y_ticks=y.ticks(y_ticks),
@@ -194,42 +216,51 @@ def titles(shown: list[Point], places: list[float], axis: Axis) -> list[str]:
     ]
 
 
-def line_path(steps: list[int], xs: list[float], ys: list[float], gaps: list[int]) -> str:
-    """An SVG path through the points, lifted where a gap lies between two of them."""
-    parts, previous = [], None
-    for step, at_x, at_y in zip(steps, xs, ys, strict=True):
-        broken = previous is None or (
-            gaps and bisect.bisect_right(gaps, previous) < bisect.bisect_left(gaps, step)
-        )
-        parts.append(f"{'M' if broken else 'L'}{at_x},{at_y}")
-        previous = step
-    return " ".join(parts)
+def line_path(xs: list[float], ys: list[float], breaks: list[int]) -> str:
+    """An SVG path through the points, lifted before each of `breaks`."""
+    lifted = set(breaks)
+    return " ".join(
+        f"{'M' if index in lifted else 'L'}{at_x},{at_y}"
+        for index, (at_x, at_y) in enumerate(zip(xs, ys, strict=True))
+    )
 
 
-def metrics_of(run, axis: Axis = Axis.STEP) -> tuple[list[dict], list[Chart]]:
-    """A run's metric summaries, and a chart of each of the first CHARTED_METRICS."""
-    summaries = run.metrics.summaries()
-    charts = []
-    for summary in summaries[:CHARTED_METRICS]:
-        series, seconds = series_of(run, summary["name"], axis)
-        charts.append(drawn(summary["name"], series, seconds))
-    return summaries, charts
+def metrics_of(run, axis: Axis = Axis.STEP) -> tuple[list[Metric], list[Chart]]:
+    """A run's metrics, and a chart of each of the first CHARTED_METRICS."""
+    metrics = list(run.metrics.order_by("name").defer("chart"))
+    charted = metrics[:CHARTED_METRICS]
+    kept = dict(run.metrics.filter(id__in=[m.id for m in charted]).values_list("id", "chart"))
+    return metrics, [drawn(m.name, series_of(run, m, kept[m.id], axis), axis) for m in charted]
 
 
-def series_of(run, name: str, axis: Axis) -> tuple[Reduced, list[float] | None]:
-    """The metric's series reduced, and on a time axis when each shown point was stored. An
-    ended run's are kept, since no point comes after its end and reading 100,000 points is
-    most of the time a chart takes."""
-
-    def read():
-        series = reduced(run.metric_points.series(name))
-        steps = [step for step, _ in series.shown]
-        return series, (elapsed(run, name, steps) if axis == Axis.TIME else None)
-
+def series_of(run, metric: Metric, kept: dict | None, axis: Axis) -> Reduced:
+    """The metric's series reduced: as it was kept once the run's last points were stored,
+    else read and reduced now (and kept, if the run ended, for the views to come)."""
     if not run.is_finished:
-        return read()
-    key = f"metric-series:{run.id}:{run.ended_at.timestamp()}:{axis}:{name}"
-    return cache.get_or_set(key, read, SERIES_KEPT)
+        return read_reduced(run, metric.name, timed=axis == Axis.TIME)
+    if kept and kept["count"] == metric.count:
+        return Reduced.from_stored(kept)
+    return kept_series(run, metric)
+
+
+def read_reduced(run, name: str, timed: bool) -> Reduced:
+    series = reduced(run.metric_points.series(name))
+    if not timed:
+        return series
+    return replace(series, seconds=elapsed(run, name, [step for step, _ in series.shown]))
+
+
+def kept_series(run, metric: Metric) -> Reduced:
+    series = read_reduced(run, metric.name, timed=True)
+    Metric.objects.filter(id=metric.id).update(chart=series.stored())
+    return series
+
+
+def keep_charts(run) -> None:
+    """Reduces each metric of a run whose last points are stored, so that its charts read
+    none: reading and reducing 100,000 points is most of the time a chart takes."""
+    for metric in run.metrics.defer("chart"):
+        kept_series(run, metric)
 
 
 def elapsed(run, name: str, steps: list[int]) -> list[float]:

@@ -704,6 +704,9 @@ class Metric(models.Model):
     max = models.FloatField(null=True)
     last = models.FloatField(null=True, help_text="The value at the highest step.")
     last_step = models.BigIntegerField(default=-1)
+    chart = models.JSONField(
+        null=True, blank=True, help_text="The series reduced for its chart, once the run ended."
+    )
 
     objects = MetricQuerySet.as_manager()
 

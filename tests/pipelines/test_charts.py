@@ -2,9 +2,11 @@
 with round values, and lines broken where a run reported NaN."""
 
 import math
+from dataclasses import replace
 
 from pipelines.charts import (
     CHART_POINTS,
+    Axis,
     chart,
     clock,
     drawn,
@@ -76,7 +78,8 @@ def test_a_metric_made_only_of_gaps_draws_no_line():
 
 
 def test_time_ticks_fall_on_round_times_and_read_as_a_clock():
-    assert time_ticks(0, 125) == [0, 30, 60, 90, 120]
+    assert time_ticks(0, 100) == [0, 30, 60, 90]
+    assert time_ticks(0, 125) == [0, 60, 120]
     assert time_ticks(0, 3 * 3600) == [0, 3600, 7200, 10800]
     assert [clock(seconds) for seconds in [0, 30, 90, 600, 3900]] == [
         "0:00",
@@ -88,14 +91,15 @@ def test_time_ticks_fall_on_round_times_and_read_as_a_clock():
 
 
 def test_a_time_axis_places_the_reduced_points_at_their_seconds():
-    series = reduced([(0, 1.0), (1, 0.5), (2, 0.25)])
-    drawn_by_time = drawn("loss", series, seconds=[5.0, 65.0, 125.0])
-    assert [tick.label for tick in drawn_by_time.x_ticks] == [
-        "0:00",
-        "0:30",
-        "1:00",
-        "1:30",
-        "2:00",
-    ]
+    series = replace(reduced([(0, 1.0), (1, 0.5), (2, 0.25)]), seconds=[5.0, 65.0, 125.0])
+    drawn_by_time = drawn("loss", series, Axis.TIME)
+    assert [tick.label for tick in drawn_by_time.x_ticks] == ["0:00", "1:00", "2:00"]
     assert drawn_by_time.dots[1].title == "step 1 at 1:05: 0.5"
     assert drawn_by_time.dots[0].x < drawn_by_time.dots[1].x < drawn_by_time.dots[2].x
+
+
+def test_a_time_axis_of_gaps_alone_draws_no_line():
+    series = replace(reduced([(0, None), (1, None)]), seconds=[])
+    drawn_by_time = drawn("loss", series, Axis.TIME)
+    assert drawn_by_time.path == "" and drawn_by_time.dots == []
+    assert [tick.label for tick in drawn_by_time.x_ticks] == ["0:00"]
