@@ -31,6 +31,25 @@ def label(value: float) -> str:
     return f"{value:.4g}"
 
 
+@dataclass(frozen=True, kw_only=True)
+class Framed:
+    """A drawing's size, and the edges of its plot inside it; charts extend it."""
+
+    width: int
+    height: int
+    left: int
+    right: int
+    top: int
+    bottom: int
+
+
+def frame(size: tuple[int, int], margins: tuple[int, int, int, int]) -> dict[str, int]:
+    """The fields of Framed for a drawing of `size` with (left, right, top, bottom) margins."""
+    (width, height), (left, right, top, bottom) = size, margins
+    edges = {"left": left, "right": width - right, "top": top, "bottom": height - bottom}
+    return {"width": width, "height": height, **edges}
+
+
 @dataclass(frozen=True)
 class Tick:
     at: float

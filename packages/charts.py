@@ -5,7 +5,7 @@ beside the points while there are few enough to read)."""
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from aicenter.charts import Scale, Tick, label, nice_ticks
+from aicenter.charts import Framed, Scale, Tick, frame, label, nice_ticks
 
 WIDTH, HEIGHT = 640, 220
 LEFT, RIGHT, TOP, BOTTOM = 56, 24, 20, 36
@@ -28,16 +28,10 @@ class ScorePoint:
 
 
 @dataclass(frozen=True)
-class ScoreChart:
+class ScoreChart(Framed):
     points: list[ScorePoint]
     y_ticks: list[Tick]
     write_scores: bool
-    width: int = WIDTH
-    height: int = HEIGHT
-    left: int = LEFT
-    right: int = WIDTH - RIGHT
-    top: int = TOP
-    bottom: int = HEIGHT - BOTTOM
 
     @property
     def polyline(self) -> str:
@@ -60,4 +54,9 @@ def score_chart(versions: Iterable) -> ScoreChart | None:
         ScorePoint(name, score, x(index), y(score), (last - index) % every == 0)
         for index, (name, score) in enumerate(scored)
     ]
-    return ScoreChart(points, y.ticks(ticks), write_scores=len(points) <= WRITTEN_SCORES)
+    return ScoreChart(
+        points,
+        y.ticks(ticks),
+        write_scores=len(points) <= WRITTEN_SCORES,
+        **frame((WIDTH, HEIGHT), (LEFT, RIGHT, TOP, BOTTOM)),
+    )

@@ -20,7 +20,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from aicenter.charts import Scale, Tick, label, nice_ticks, ticks_every
+from aicenter.charts import Framed, Scale, Tick, frame, label, nice_ticks, ticks_every
 from pipelines.models import Metric
 
 CHART_POINTS = 1000
@@ -104,19 +104,13 @@ class Dot(NamedTuple):
 
 
 @dataclass(frozen=True)
-class Chart:
+class Chart(Framed):
     name: str
     axis: Axis
     path: str
     dots: list[Dot]
     x_ticks: list[Tick]
     y_ticks: list[Tick]
-    width: int = WIDTH
-    height: int = HEIGHT
-    left: int = LEFT
-    right: int = WIDTH - RIGHT
-    top: int = TOP
-    bottom: int = HEIGHT - BOTTOM
 
     @property
     def dot_marks(self) -> str:
@@ -201,6 +195,7 @@ def drawn(name: str, series: Reduced, axis: Axis = Axis.STEP) -> Chart:
         dots=list(map(Dot, xs, ys, titles(series.shown, places, axis))),
         x_ticks=x.ticks(x_ticks, x_label),
         y_ticks=y.ticks(y_ticks),
+        **frame((WIDTH, HEIGHT), (LEFT, RIGHT, TOP, BOTTOM)),
     )
 
 
