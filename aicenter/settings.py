@@ -27,6 +27,9 @@ from aicenter.env import (
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("AICENTER_DATA_DIR", str(BASE_DIR / "var"))).resolve()
+# The demo project's first launch starts a run of the epochs example, so that its Metrics
+# tab shows curves at once (its environment installs scikit-learn the first time).
+DEMO_FIRST_RUN = env_bool("DEMO_FIRST_RUN", True)
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 
 SECRET_KEY = secret_key(DATA_DIR)

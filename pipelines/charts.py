@@ -4,158 +4,262 @@ No script draws them, so they pass the strict content security policy, and a lon
 series costs the browser no more than a short one: it is reduced here to at most
 CHART_POINTS points by largest-triangle-three-buckets, which keeps a curve's shape
 (its peaks and dips) where plain sampling would lose them.
+
+A chart's x axis is the step, or the time since the run started: the points are
+reduced by step in both cases, and then placed at the time each was stored.
 """
 
 import bisect
-import math
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
+from html import escape
+from operator import add
+from typing import NamedTuple
 
-from django.utils.html import format_html_join
+from django.db import models
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from aicenter.charts import Framed, Scale, Tick, frame, label, nice_ticks, ticks_every
+from pipelines.models import Metric
 
 CHART_POINTS = 1000
 # A page draws this many metrics; the table lists them all.
 CHARTED_METRICS = 24
 WIDTH, HEIGHT = 640, 240
 LEFT, RIGHT, TOP, BOTTOM = 64, 16, 12, 32
-TICKS = 5
+# Seconds between ticks of a time axis: whole seconds, minutes, hours and days.
+TIME_STEPS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600,
+              43200, 86400]  # fmt: skip
 
 Point = tuple[float, float]
+
+
+class Axis(models.TextChoices):
+    STEP = "step", gettext_lazy("Step")
+    TIME = "time", gettext_lazy("Time")
+
+    @property
+    def caption(self) -> str:
+        """What a chart's caption says of its x axis."""
+        return str(AXIS_CAPTIONS[self])
+
+
+AXIS_CAPTIONS = {Axis.STEP: gettext_lazy("by step"), Axis.TIME: gettext_lazy("by time")}
 
 
 def lttb(points: list[Point], threshold: int) -> list[Point]:
     """At most `threshold` of `points` (sorted by x) that draw the same curve: the first and
     the last, and from each bucket between them the point making the largest triangle with
     the point kept before it and the mean of the next bucket."""
-    if threshold >= len(points) or threshold < 3:
+    count = len(points)
+    if threshold >= count or threshold < 3:
         return list(points)
-    kept = [points[0]]
-    size = (len(points) - 2) / (threshold - 2)
+    xs, ys = zip(*points, strict=True)
+    size = (count - 2) / (threshold - 2)
+    kept, (ax, ay) = [points[0]], points[0]
     for bucket in range(threshold - 2):
         start, end = 1 + int(bucket * size), 1 + int((bucket + 1) * size)
-        following = points[end : 1 + int((bucket + 2) * size)] or [points[-1]]
-        mean_x = sum(x for x, _ in following) / len(following)
-        mean_y = sum(y for _, y in following) / len(following)
-        ax, ay = kept[-1]
-        # Twice the triangle's area, less the terms that are the same for every candidate.
+        after = min(1 + int((bucket + 2) * size), count)
+        if after > end:
+            mean_x = sum(xs[end:after]) / (after - end)
+            mean_y = sum(ys[end:after]) / (after - end)
+        else:
+            mean_x, mean_y = xs[-1], ys[-1]
+        # Twice a candidate's triangle is |dx * y + dy * x - offset|: the largest is where
+        # dx * y + dy * x is highest or lowest, found by C loops rather than a Python one.
         dx, dy = ax - mean_x, mean_y - ay
-        largest, chosen = -1.0, points[start]
-        for candidate in points[start:end]:
-            area = abs(dx * (candidate[1] - ay) - (ax - candidate[0]) * dy)
-            if area > largest:
-                largest, chosen = area, candidate
-        kept.append(chosen)
+        offset = dx * ay + dy * ax
+        sums = list(map(add, map(dx.__mul__, ys[start:end]), map(dy.__mul__, xs[start:end])))
+        high, low = max(sums), min(sums)
+        chosen = start + sums.index(high if high - offset >= offset - low else low)
+        ax, ay = xs[chosen], ys[chosen]
+        kept.append(points[chosen])
     kept.append(points[-1])
     return kept
 
 
-def nice_ticks(low: float, high: float, count: int = TICKS) -> list[float]:
-    """Round values (1, 2, 2.5 or 5 times a power of ten apart) from `low` to `high`."""
+def time_ticks(low: float, high: float, count: int = 5) -> list[float]:
+    """Seconds from `low` to `high` a round time apart (30 s, 1 min, 5 min, 1 h...)."""
     if high <= low:
         return [low]
-    raw = (high - low) / max(count - 1, 1)
-    power = 10 ** math.floor(math.log10(raw))
-    step = next(factor * power for factor in (1, 2, 2.5, 5, 10) if factor * power >= raw)
-    first = math.ceil(low / step - 1e-9) * step
-    count = int((high - first) / step + 1e-9) + 1
-    return [round(first + index * step, 12) for index in range(count)]
+    raw = (high - low) / (count - 1)
+    step = next((step for step in TIME_STEPS if step >= raw), None)
+    if step is None:  # many days: round numbers of days
+        return [day * 86400 for day in nice_ticks(low / 86400, high / 86400, count)]
+    return ticks_every(step, low, high)
 
 
-def label(value: float) -> str:
-    """Whole numbers in full (steps: 25,000), others to four significant digits."""
-    if float(value).is_integer() and abs(value) < 1e9:
-        return f"{value:,.0f}"
-    return f"{value:.4g}"
+def clock(seconds: float) -> str:
+    """Elapsed time as a clock shows it: 0:30, 2:00, 1:05:00."""
+    minutes, second = divmod(round(seconds), 60)
+    hours, minute = divmod(minutes, 60)
+    return f"{hours}:{minute:02}:{second:02}" if hours else f"{minute}:{second:02}"
 
 
-@dataclass(frozen=True)
-class Tick:
-    at: float
-    label: str
-
-
-@dataclass(frozen=True)
-class Dot:
+class Dot(NamedTuple):
     x: float
     y: float
-    step: int
-    value: str
+    title: str
 
 
 @dataclass(frozen=True)
-class Chart:
+class Chart(Framed):
     name: str
+    axis: Axis
     path: str
     dots: list[Dot]
     x_ticks: list[Tick]
     y_ticks: list[Tick]
-    width: int = WIDTH
-    height: int = HEIGHT
-    left: int = LEFT
-    right: int = WIDTH - RIGHT
-    top: int = TOP
-    bottom: int = HEIGHT - BOTTOM
 
     @property
     def dot_marks(self) -> str:
         """A circle per point, its value shown on hover; joined here, since a template loop
-        over a thousand points per chart would take longer than the rest of the page."""
-        return format_html_join(
-            "",
-            '<circle cx="{}" cy="{}" r="4"><title>step {}: {}</title></circle>',
-            ((dot.x, dot.y, dot.step, dot.value) for dot in self.dots),
+        (or format_html) over a thousand points per chart would take longer than the rest
+        of the page. Coordinates are numbers; only the titles need escaping."""
+        return mark_safe(  # noqa: S308 - every piece not a number is escaped
+            "".join(
+                f'<circle cx="{x}" cy="{y}" r="4"><title>{escape(title)}</title></circle>'
+                for x, y, title in self.dots
+            )
         )
 
 
-class Scale:
-    """Maps values from [low, high] onto [start, end] of the drawing."""
+@dataclass(frozen=True)
+class Reduced:
+    """A series as a chart draws it: at most CHART_POINTS points, the indices of those the
+    line lifts before (a gap lies between them and the one before), the steps of the
+    series' ends, and when asked, the seconds from the run's start at which each shown
+    point was stored. `count` is how many points it was reduced from."""
 
-    def __init__(self, low: float, high: float, start: float, end: float) -> None:
-        if high == low:
-            low, high = low - 1, high + 1
-        self.low, self.high, self.start, self.end = low, high, start, end
+    shown: list[Point]
+    breaks: list[int]
+    ends: tuple[int, int]
+    count: int
+    seconds: list[float] | None = None
 
-    def __call__(self, value: float) -> float:
-        fraction = (value - self.low) / (self.high - self.low)
-        return round(self.start + fraction * (self.end - self.start), 1)
+    def stored(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_stored(cls, stored: dict) -> "Reduced":
+        shown = [tuple(point) for point in stored["shown"]]
+        return cls(**{**stored, "shown": shown, "ends": tuple(stored["ends"])})
+
+
+def reduced(series: list[tuple[int, float | None]]) -> Reduced:
+    present = [point for point in series if point[1] is not None]
+    gaps = [step for step, value in series if value is None] if len(present) < len(series) else []
+    shown = lttb(present, CHART_POINTS)
+    ends = (series[0][0], series[-1][0]) if series else (0, 0)
+    return Reduced(shown, breaks_of([step for step, _ in shown], gaps), ends, len(series))
+
+
+def breaks_of(steps: list[int], gaps: list[int]) -> list[int]:
+    """Indices of the steps that a gap separates from the step before them (the first too)."""
+    if not gaps:
+        return [0] if steps else []
+    return [
+        index
+        for index, step in enumerate(steps)
+        if index == 0
+        or bisect.bisect_right(gaps, steps[index - 1]) < bisect.bisect_left(gaps, step)
+    ]
 
 
 def chart(name: str, series: list[tuple[int, float | None]]) -> Chart:
     """The chart of one metric's (step, value) points, sorted by step; None values are gaps,
     where the line breaks."""
-    shown = lttb([(s, v) for s, v in series if v is not None], CHART_POINTS)
-    gaps = [step for step, value in series if value is None]
-    steps = [step for step, _ in series] or [0]
-    x_ticks = nice_ticks(min(steps), max(steps))
-    y_ticks = nice_ticks(min(v for _, v in shown), max(v for _, v in shown)) if shown else [0.0]
-    x = Scale(min(steps[0], x_ticks[0]), max(steps[-1], x_ticks[-1]), LEFT, WIDTH - RIGHT)
-    values = [v for _, v in shown] + y_ticks
-    y = Scale(min(values), max(values), HEIGHT - BOTTOM, TOP)
+    return drawn(name, reduced(series))
+
+
+def drawn(name: str, series: Reduced, axis: Axis = Axis.STEP) -> Chart:
+    """The chart of a reduced series, by step, or by time (given its `seconds`)."""
+    steps = [step for step, _ in series.shown]
+    values = [value for _, value in series.shown]
+    if axis == Axis.STEP:
+        places, ends = steps, series.ends
+        x_ticks, x_label = nice_ticks(*ends), label
+    else:
+        places = series.seconds
+        ends = (min([0, *places]), max([0, *places]))
+        x_ticks, x_label = time_ticks(*ends), clock
+    y_ticks = nice_ticks(min(values), max(values)) if values else [0.0]
+    x = Scale(min(ends[0], x_ticks[0]), max(ends[1], x_ticks[-1]), LEFT, WIDTH - RIGHT)
+    y = Scale(min(values + y_ticks), max(values + y_ticks), HEIGHT - BOTTOM, TOP)
+    xs, ys = [x(place) for place in places], [y(value) for value in values]
     return Chart(
         name=name,
-        path=line_path(shown, gaps, x, y),
-        dots=[Dot(x(s), y(v), int(s), label(v)) for s, v in shown],
-        x_ticks=[Tick(x(t), label(t)) for t in x_ticks],
-        y_ticks=[Tick(y(t), label(t)) for t in y_ticks],
+        axis=axis,
+        path=line_path(xs, ys, series.breaks),
+        dots=list(map(Dot, xs, ys, titles(series.shown, places, axis))),
+        x_ticks=x.ticks(x_ticks, x_label),
+        y_ticks=y.ticks(y_ticks),
+        **frame((WIDTH, HEIGHT), (LEFT, RIGHT, TOP, BOTTOM)),
     )
 
 
-def line_path(shown: list[Point], gaps: list[int], x: Scale, y: Scale) -> str:
-    """An SVG path through the points, lifted where a gap lies between two of them."""
-    parts, previous = [], None
-    for step, value in shown:
-        broken = previous is None or bisect.bisect_right(gaps, previous) < bisect.bisect_left(
-            gaps, step
-        )
-        parts.append(f"{'M' if broken else 'L'}{x(step)},{y(value)}")
-        previous = step
-    return " ".join(parts)
+def titles(shown: list[Point], places: list[float], axis: Axis) -> list[str]:
+    """What hovering over each point says."""
+    if axis == Axis.STEP:
+        text = _("step %(step)s: %(value)s")
+        return [text % {"step": int(s), "value": label(v)} for s, v in shown]
+    text = _("step %(step)s at %(time)s: %(value)s")
+    return [
+        text % {"step": int(s), "time": clock(at), "value": label(v)}
+        for (s, v), at in zip(shown, places, strict=True)
+    ]
 
 
-def metrics_of(run) -> tuple[list[dict], list[Chart]]:
-    """A run's metric summaries, and a chart of each of the first CHARTED_METRICS."""
-    summaries = run.metrics.summaries()
-    charts = []
-    for summary in summaries[:CHARTED_METRICS]:
-        points = run.metric_points.filter(name=summary["name"]).order_by("step", "id")
-        charts.append(chart(summary["name"], list(points.values_list("step", "value"))))
-    return summaries, charts
+def line_path(xs: list[float], ys: list[float], breaks: list[int]) -> str:
+    """An SVG path through the points, lifted before each of `breaks`."""
+    lifted = set(breaks)
+    return " ".join(
+        f"{'M' if index in lifted else 'L'}{at_x},{at_y}"
+        for index, (at_x, at_y) in enumerate(zip(xs, ys, strict=True))
+    )
+
+
+def metrics_of(run, axis: Axis = Axis.STEP) -> tuple[list[Metric], list[Chart]]:
+    """A run's metrics, and a chart of each of the first CHARTED_METRICS."""
+    metrics = list(run.metrics.order_by("name").defer("chart"))
+    charted = metrics[:CHARTED_METRICS]
+    kept = dict(run.metrics.filter(id__in=[m.id for m in charted]).values_list("id", "chart"))
+    return metrics, [drawn(m.name, series_of(run, m, kept[m.id], axis), axis) for m in charted]
+
+
+def series_of(run, metric: Metric, kept: dict | None, axis: Axis) -> Reduced:
+    """The metric's series reduced: as it was kept once the run's last points were stored,
+    else read and reduced now (and kept, if the run ended, for the views to come)."""
+    if not run.is_finished:
+        return read_reduced(run, metric.name, timed=axis == Axis.TIME)
+    if kept and kept["count"] == metric.count:
+        return Reduced.from_stored(kept)
+    return kept_series(run, metric)
+
+
+def read_reduced(run, name: str, timed: bool) -> Reduced:
+    series = reduced(run.metric_points.series(name))
+    if not timed:
+        return series
+    return replace(series, seconds=elapsed(run, name, [step for step, _ in series.shown]))
+
+
+def kept_series(run, metric: Metric) -> Reduced:
+    series = read_reduced(run, metric.name, timed=True)
+    Metric.objects.filter(id=metric.id).update(chart=series.stored())
+    return series
+
+
+def keep_charts(run) -> None:
+    """Reduces each metric of a run whose last points are stored, so that its charts read
+    none: reading and reducing 100,000 points is most of the time a chart takes."""
+    for metric in run.metrics.defer("chart"):
+        kept_series(run, metric)
+
+
+def elapsed(run, name: str, steps: list[int]) -> list[float]:
+    """Seconds from the run's start to when each step of the metric was stored."""
+    stored = dict(run.metric_points.filter(name=name, step__in=set(steps)).stored_times())
+    start = run.started_at or min(stored.values(), default=None)
+    return [(stored[step] - start).total_seconds() for step in steps]

@@ -21,7 +21,7 @@ from datasets.snapshots import dataset_from_snapshot
 from datasets.zips import zip_response, zip_stream
 from pipelines import outputs
 from pipelines.access import run_in
-from pipelines.charts import CHARTED_METRICS, metrics_of
+from pipelines.charts import CHARTED_METRICS, Axis, metrics_of
 from pipelines.compare import run_sections, score_difference
 from pipelines.lineage import lineage_of_run
 from pipelines.models import Run, RunQuerySet
@@ -150,13 +150,15 @@ def line_number(request, name: str) -> int:
 @require_safe
 def run_metrics(request, project_id: int, run_id: int):
     """The Metrics tab; while the run goes, its charts ask for themselves again, and are
-    drawn again only once new points came (?seen= the newest point they show)."""
+    drawn again only once new points came (?seen= the newest point they show); ?x=time
+    draws them over the time since the run started, instead of by step."""
     project = project_for(request.user, project_id)
     run = run_in(project, run_id, shown_runs())
+    axis = chosen_axis(request)
     newest = run.metric_points.newest_id()
     if not run.is_finished and request.GET.get("seen") == str(newest):
         return HttpResponse(status=204)  # htmx keeps what it shows, and asks again
-    summaries, charts = metrics_of(run)
+    summaries, charts = metrics_of(run, axis)
     template = "partials/run_metrics.html" if request.htmx else "run_metrics.html"
     return run_page(
         request,
@@ -168,7 +170,16 @@ def run_metrics(request, project_id: int, run_id: int):
         charts=charts,
         charted=CHARTED_METRICS,
         newest=newest,
+        axis=axis,
+        axes=list(Axis),
     )
+
+
+def chosen_axis(request) -> Axis:
+    try:
+        return Axis(request.GET.get("x", Axis.STEP))
+    except ValueError:
+        raise Http404("The x axis is either step or time.") from None
 
 
 @login_required

@@ -1,5 +1,5 @@
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import models, transaction
@@ -746,6 +746,14 @@ class MetricPointQuerySet(models.QuerySet):
             .order_by("name")
         )
 
+    def series(self, name: str) -> list[tuple[int, float | None]]:
+        """The (step, value) points of one metric by step, read from the index alone."""
+        return list(self.filter(name=name).order_by("step").values_list("step", "value"))
+
+    def stored_times(self) -> list[tuple[int, datetime]]:
+        """(step, time stored) of the points; of a step given twice, the later last."""
+        return list(self.order_by("id").values_list("step", "time"))
+
     def newest_id(self) -> int:
         """The id of the point stored last (0 for none): it changes whenever points come."""
         return self.order_by("-id").values_list("id", flat=True).first() or 0
@@ -763,7 +771,10 @@ class MetricPoint(models.Model):
     objects = MetricPointQuerySet.as_manager()
 
     class Meta:
-        indexes = [models.Index(fields=["run", "name", "step"], name="metric_point_series")]
+        # The value in the index lets a chart read a series without touching the table.
+        indexes = [
+            models.Index(fields=["run", "name", "step", "value"], name="metric_point_values")
+        ]
 
     def __str__(self) -> str:
         return f"{self.name}[{self.step}] = {self.value}"
@@ -775,6 +786,14 @@ class MetricQuerySet(models.QuerySet):
 
     def last_values(self) -> dict[str, float | None]:
         return dict(self.order_by("name").values_list("name", "last"))
+
+    def most_reported_names(self) -> list[str]:
+        """The metrics' names, those that most runs reported first, alphabetical among equals."""
+        counted = self.values("name").annotate(runs=Count("run_id")).order_by("-runs", "name")
+        return [row["name"] for row in counted]
+
+    def last_of_runs(self) -> list[tuple[int, str, float | None]]:
+        return list(self.values_list("run_id", "name", "last"))
 
 
 class Metric(models.Model):
@@ -788,6 +807,9 @@ class Metric(models.Model):
     max = models.FloatField(null=True)
     last = models.FloatField(null=True, help_text="The value at the highest step.")
     last_step = models.BigIntegerField(default=-1)
+    chart = models.JSONField(
+        null=True, blank=True, help_text="The series reduced for its chart, once the run ended."
+    )
 
     objects = MetricQuerySet.as_manager()
 

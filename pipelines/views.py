@@ -11,6 +11,7 @@ from aicenter.access import project_for
 from aicenter.models import Role
 from datasets.models import Dataset
 from pipelines.access import pipeline_in, run_in
+from pipelines.columns import MetricColumns
 from pipelines.definitions import (
     create_pipeline,
     delete_pipeline,
@@ -74,11 +75,14 @@ def pipeline_detail(request, project_id: int, pipeline_id: int):
     pipeline = pipeline_in(project, pipeline_id)
     runs = Paginator(pipeline.runs.select_related("produced_version__package"), RUNS_PER_PAGE)
     page = runs.get_page(request.GET.get("page"))
+    columns = MetricColumns.from_query(request.GET, pipeline)
+    columns.fill(page.object_list)
     context = {
         "project": project,
         "section": "pipelines",
         "pipeline": pipeline,
         "runs": page,
+        "columns": columns,
         "live": any(not run.is_finished for run in page),
     }
     if request.htmx:

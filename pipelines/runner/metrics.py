@@ -27,7 +27,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_noop
 
 from aicenter.wording import Said, say
-from pipelines.models import MAX_METRIC_NAME, Metric, MetricPoint
+from pipelines.charts import keep_charts
+from pipelines.models import MAX_METRIC_NAME, Metric, MetricPoint, Run
 from pipelines.runner.logs import RunLog
 from pipelines.runner.nofollow import GONE, Refused, open_regular_file
 
@@ -243,6 +244,18 @@ class RunMetrics:
         if self.bad_lines > REPORTED_BAD_LINES:
             self.log.system(say(SKIPPED_IN_ALL, count=f"{self.bad_lines:,}"))
         self.file.close()
+        if self.series:
+            self._keep_charts()
+
+    def _keep_charts(self) -> None:
+        """Each metric reduced for its charts, so that the ended run's Metrics tab reads none
+        of its points; where that fails, the tab's first view does it instead."""
+        try:
+            keep_charts(Run.objects.get(id=self.run_id))
+        except DatabaseError:
+            connection.close()
+        except Exception:
+            logger.exception("Run %s: reducing its metrics for their charts failed", self.run_id)
 
     def _safely(self, read) -> bool:
         try:

@@ -120,6 +120,10 @@ def test_a_running_runs_chart_grows_live_without_breaking_the_policy(
     expect(page.locator("#metrics figcaption")).to_have_text("loss by step")
     expect(page.locator("#metrics td").first).to_have_text("loss")
     assert page.locator("#metrics .chart-axis text").count() > 4  # values on both axes
+    page.locator("#metrics .axis-choice").get_by_role("link", name="Time").click()
+    expect(page.locator("#metrics figcaption")).to_have_text("loss by time")
+    expect(page.locator("#metrics .chart-axis text").last).to_contain_text(":")  # 0:05
+    expect(page.locator("#metrics figure.chart circle")).to_have_count(10)
     assert refused == []
 
 

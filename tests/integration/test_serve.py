@@ -91,6 +91,8 @@ def start_service(data_dir: Path, outside: dict, log: Path) -> Service:
         HOST="127.0.0.1",
         PORT=str(port),
         Q_WORKERS="1",
+        # Stopping is the point here, not the demo's first run (an environment to build).
+        DEMO_FIRST_RUN="off",
     )
     with log.open("wb") as output:
         process = subprocess.Popen(

@@ -110,9 +110,12 @@ def test_package_page_shows_versions_and_a_chart_once_scored(project, viewer_cli
     version.score = 0.82
     version.save(update_fields=["score"])
     response = viewer_client.get(url)
-    assert response.context["chart"]["points"][0]["label"] == "1.0"
+    assert response.context["chart"].points[0].label == "1.0"
     assert "<svg" in response.text
     assert "<td>0.8200</td>" in response.text
+    assert "<title>Version 1.0: score 0.82</title>" in response.text
+    assert 'class="chart-value"' in response.text  # one point: its score is written
+    assert "style=" not in response.text and "<script>" not in response.text
 
 
 def test_package_page_shows_fifty_versions_a_page_and_charts_the_latest_fifty(
@@ -122,8 +125,8 @@ def test_package_page_shows_fifty_versions_a_page_and_charts_the_latest_fifty(
     response = viewer_client.get(package.get_absolute_url())
     assert [version.label for version in response.context["versions"]][::49] == ["1.59", "1.10"]
     assert "Page 1 of 2 (60 in all)" in response.text
-    points = response.context["chart"]["points"]
-    assert (len(points), points[0]["label"], points[-1]["label"]) == (50, "1.10", "1.59")
+    points = response.context["chart"].points
+    assert (len(points), points[0].label, points[-1].label) == (50, "1.10", "1.59")
     second = viewer_client.get(package.get_absolute_url() + "?page=2")
     assert [version.label for version in second.context["versions"]][-1] == "1.0"
 

@@ -2,8 +2,19 @@
 with round values, and lines broken where a run reported NaN."""
 
 import math
+from dataclasses import replace
 
-from pipelines.charts import CHART_POINTS, chart, lttb, nice_ticks
+from pipelines.charts import (
+    CHART_POINTS,
+    Axis,
+    chart,
+    clock,
+    drawn,
+    lttb,
+    nice_ticks,
+    reduced,
+    time_ticks,
+)
 
 
 def test_lttb_keeps_a_short_series_whole():
@@ -45,7 +56,12 @@ def test_a_long_series_is_drawn_with_at_most_a_thousand_points():
 def test_the_line_breaks_where_a_value_was_a_gap():
     drawn = chart("loss", [(0, 1.0), (1, 0.8), (2, None), (3, 0.5), (4, 0.4)])
     assert [part[0] for part in drawn.path.split()] == ["M", "L", "M", "L"]
-    assert [dot.step for dot in drawn.dots] == [0, 1, 3, 4]
+    assert [dot.title for dot in drawn.dots] == [
+        "step 0: 1",
+        "step 1: 0.8",
+        "step 3: 0.5",
+        "step 4: 0.4",
+    ]
 
 
 def test_points_lie_inside_the_plot_and_higher_values_are_drawn_higher():
@@ -59,3 +75,31 @@ def test_points_lie_inside_the_plot_and_higher_values_are_drawn_higher():
 def test_a_metric_made_only_of_gaps_draws_no_line():
     drawn = chart("loss", [(0, None), (1, None)])
     assert drawn.path == "" and drawn.dots == []
+
+
+def test_time_ticks_fall_on_round_times_and_read_as_a_clock():
+    assert time_ticks(0, 100) == [0, 30, 60, 90]
+    assert time_ticks(0, 125) == [0, 60, 120]
+    assert time_ticks(0, 3 * 3600) == [0, 3600, 7200, 10800]
+    assert [clock(seconds) for seconds in [0, 30, 90, 600, 3900]] == [
+        "0:00",
+        "0:30",
+        "1:30",
+        "10:00",
+        "1:05:00",
+    ]
+
+
+def test_a_time_axis_places_the_reduced_points_at_their_seconds():
+    series = replace(reduced([(0, 1.0), (1, 0.5), (2, 0.25)]), seconds=[5.0, 65.0, 125.0])
+    drawn_by_time = drawn("loss", series, Axis.TIME)
+    assert [tick.label for tick in drawn_by_time.x_ticks] == ["0:00", "1:00", "2:00"]
+    assert drawn_by_time.dots[1].title == "step 1 at 1:05: 0.5"
+    assert drawn_by_time.dots[0].x < drawn_by_time.dots[1].x < drawn_by_time.dots[2].x
+
+
+def test_a_time_axis_of_gaps_alone_draws_no_line():
+    series = replace(reduced([(0, None), (1, None)]), seconds=[])
+    drawn_by_time = drawn("loss", series, Axis.TIME)
+    assert drawn_by_time.path == "" and drawn_by_time.dots == []
+    assert [tick.label for tick in drawn_by_time.x_ticks] == ["0:00"]

@@ -216,6 +216,14 @@ def test_points_are_stored_and_bad_lines_logged_with_their_numbers(running, tmp_
     ]
 
 
+def test_the_end_of_a_run_keeps_each_metric_reduced_for_its_charts(running, tmp_path):
+    lines = [json.dumps({"loss": 1 / (step + 1), "accuracy": step / 10}) for step in range(5)]
+    capture(running, tmp_path / "m.jsonl", "\n".join(lines) + "\n")
+    kept = dict(running.metrics.values_list("name", "chart"))
+    assert kept["loss"]["count"] == 5 and kept["loss"]["shown"][-1] == [4, 0.2]
+    assert kept["accuracy"]["breaks"] == [0] and len(kept["accuracy"]["seconds"]) == 5
+
+
 def test_points_past_the_cap_are_dropped_with_one_line(running, tmp_path, settings):
     settings.RUN_METRICS_MAX_POINTS = 100
     lines = "".join(f'{{"name": "loss", "value": {n}}}\n' for n in range(150))

@@ -1,14 +1,19 @@
 """The Metrics tab of Pipeline Details: a table of each metric's last, min and max, and a
 chart per metric drawn on the server, asking for itself again while the run goes."""
 
+import html
 import re
+from datetime import timedelta
+from urllib.parse import urlencode
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from pipelines.charts import CHART_POINTS
-from pipelines.models import Run, Status
+from pipelines.models import MetricPoint, Run, Status
 from tests.factories import logged_in_client
 from tests.pipelines.builders import report, run_of, snapshotting_pipeline
 
@@ -47,7 +52,7 @@ def test_while_the_run_goes_the_charts_ask_for_themselves_again(pipeline, owner)
     assert fragment.lstrip().startswith("<section")
     assert 'hx-trigger="every 2s"' in fragment
     assert "<title>step 1: 0.5</title>" in fragment
-    seen = re.search(r'hx-get="([^"]+)"', fragment).group(1)
+    seen = html.unescape(re.search(r'hx-get="([^"]+)"', fragment).group(1))
     assert client.get(seen, headers={"HX-Request": "true"}).status_code == 204
     report(run, "loss", {2: 0.25})
     again = client.get(seen, headers={"HX-Request": "true"}).content.decode()
@@ -59,7 +64,7 @@ def test_the_last_ask_after_the_run_ended_draws_the_charts_and_stops(pipeline, o
     report(run, "loss", [1.0])
     client = logged_in_client(owner)
     fragment = metrics_page(client, run, headers={"HX-Request": "true"}).content.decode()
-    seen = re.search(r'hx-get="([^"]+)"', fragment).group(1)
+    seen = html.unescape(re.search(r'hx-get="([^"]+)"', fragment).group(1))
     Run.objects.filter(id=run.id).update(status=Status.SUCCESSFUL, ended_at=timezone.now())
     final = client.get(seen, headers={"HX-Request": "true"})
     assert final.status_code == 200
@@ -79,3 +84,56 @@ def test_a_long_series_is_drawn_reduced_to_a_thousand_points(pipeline, owner):
     assert page.count("<circle") == CHART_POINTS
     assert "<title>step 19999: 5e-05</title>" in page
     assert '<td class="num">20000</td>' in page
+
+
+def test_the_charts_can_run_over_the_time_since_the_run_started(pipeline, owner):
+    run = run_of(pipeline, Status.RUNNING, heartbeat_at=timezone.now())
+    report(run, "loss", [1.0, 0.5, 0.25])
+    for step in range(3):
+        stored = run.started_at + timedelta(seconds=10 + 60 * step)
+        MetricPoint.objects.filter(run=run, step=step).update(time=stored)
+    client = logged_in_client(owner)
+    page = client.get(metrics_url(run, x="time")).content.decode()
+    assert "loss <span" in page and "by time" in page
+    assert ">0:00</text>" in page and ">2:00</text>" in page
+    assert "<title>step 1 at 1:10: 0.5</title>" in page
+    assert '<strong aria-current="true">Time</strong>' in page
+    assert f'href="{metrics_url(run, x="step")}"' in html.unescape(page)
+    refresh = html.unescape(re.search(r'hx-get="([^"]+metrics[^"]+)"', page).group(1))
+    assert "x=time" in refresh
+    assert client.get(refresh, headers={"HX-Request": "true"}).status_code == 204
+
+
+def test_an_unknown_axis_is_refused(pipeline, owner):
+    run = run_of(pipeline, Status.SUCCESSFUL)
+    assert logged_in_client(owner).get(metrics_url(run, x="epoch")).status_code == 404
+
+
+def test_an_ended_runs_charts_read_its_points_once(pipeline, owner):
+    run = run_of(pipeline, Status.SUCCESSFUL)
+    report(run, "loss", [1.0, 0.5])
+    report(run, "accuracy", [0.5, 0.75])
+    client = logged_in_client(owner)
+    fragment = {"headers": {"HX-Request": "true"}}
+    by_step = client.get(metrics_url(run), **fragment).content
+    assert all(chart["count"] == 2 for chart in run.metrics.values_list("chart", flat=True))
+    for axis, drawn in [("time", None), ("step", by_step)]:
+        with CaptureQueriesContext(connection) as again:
+            page = client.get(metrics_url(run, x=axis), **fragment).content
+        assert drawn in (None, page)
+        read = [query["sql"] for query in again.captured_queries if "metricpoint" in query["sql"]]
+        assert len(read) == 1 and "LIMIT 1" in read[0]  # the newest point's id alone
+
+
+def test_a_kept_chart_is_drawn_again_when_the_points_changed(pipeline, owner):
+    run = run_of(pipeline, Status.SUCCESSFUL)
+    report(run, "loss", [1.0, 0.5])
+    client = logged_in_client(owner)
+    client.get(metrics_url(run))
+    report(run, "loss", {2: 0.25})  # points stored late, say by a slow database
+    assert "<title>step 2: 0.25</title>" in client.get(metrics_url(run)).content.decode()
+
+
+def metrics_url(run: Run, **query) -> str:
+    url = reverse("pipelines:run-metrics", args=[run.project_id, run.id])
+    return f"{url}?{urlencode(query)}" if query else url

@@ -6,21 +6,35 @@ from django.core.management import call_command
 
 from aicenter.models import Project
 from pipelines.management.commands.seed_demo import demo_password
-from pipelines.models import ScheduleKind
+from pipelines.models import ScheduleKind, Status
 
 
 @pytest.mark.django_db
-def test_the_demo_project_has_a_nightly_pipeline_made_once():
+def test_the_demo_project_has_a_nightly_pipeline_and_a_first_run_made_once():
     out = StringIO()
     call_command("seed_demo", stdout=out)
     call_command("seed_demo", stdout=out)
-    pipeline = Project.objects.get(name="Demo").pipelines.get()
-    assert pipeline.name == "flowers-nightly"
-    assert pipeline.schedule_kind == ScheduleKind.RECURRING
-    assert (pipeline.next_fire.hour, pipeline.next_fire.minute) == (3, 0)
-    assert pipeline.input_path == "train"
-    assert not pipeline.runs.exists()
+    pipelines = Project.objects.get(name="Demo").pipelines
+    nightly = pipelines.get(name="flowers-nightly")
+    assert nightly.schedule_kind == ScheduleKind.RECURRING
+    assert (nightly.next_fire.hour, nightly.next_fire.minute) == (3, 0)
+    assert nightly.input_path == "train"
+    assert not nightly.runs.exists()
     assert out.getvalue().count("Created the pipeline flowers-nightly: cron 0 3 * * *.") == 1
+    # The example that reports loss and accuracy per epoch runs once, for the Metrics tab.
+    epochs = pipelines.get(name="flowers-epochs")
+    assert str(epochs.package_version) == "flowers-sklearn 1.0"
+    assert (epochs.input_dataset.name, epochs.input_path) == ("flowers", "train")
+    assert epochs.parameters["epochs"] == "30"
+    assert [run.status for run in epochs.runs.all()] == [Status.SCHEDULED]
+    assert out.getvalue().count("Started the pipeline flowers-epochs") == 1
+
+
+@pytest.mark.django_db
+def test_the_first_run_can_be_left_out(settings):
+    settings.DEMO_FIRST_RUN = False
+    call_command("seed_demo", stdout=StringIO())
+    assert [p.name for p in Project.objects.get(name="Demo").pipelines.all()] == ["flowers-nightly"]
 
 
 @pytest.mark.django_db

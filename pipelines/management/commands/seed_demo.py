@@ -17,6 +17,7 @@ from pipelines.models import ScheduleKind
 
 DEMO_USERNAME = "demo"
 DEMO_PIPELINE = "flowers-nightly"
+EPOCHS_PIPELINE = "flowers-epochs"
 DEMO_PROJECT = "Demo"
 
 
@@ -46,6 +47,12 @@ class Command(BaseCommand):
         if not project.pipelines.exists():
             pipeline = create_nightly_pipeline(project, user)
             self.stdout.write(f"Created the pipeline {pipeline.name}: {pipeline.schedule_summary}.")
+            if settings.DEMO_FIRST_RUN:
+                pipeline = create_epochs_pipeline(project, user)
+                self.stdout.write(
+                    f"Started the pipeline {pipeline.name}: its run charts loss and accuracy "
+                    "per epoch on its Metrics tab."
+                )
         if user.check_password(password):
             self.stdout.write(f"Log in as {DEMO_USERNAME!r} with password {password!r}.")
         else:
@@ -62,16 +69,28 @@ def demo_password(data_dir: Path) -> str:
 
 def create_nightly_pipeline(project, user):
     """Retrain the standard-library example every night at 03:00 on the flowers training data."""
-    definition = {
-        "name": DEMO_PIPELINE,
+    definition = training_on_flowers(project, DEMO_PIPELINE, "flowers-stdlib")
+    definition["parameters"] = {"save_training_data": "true"}
+    definition |= {"schedule_kind": ScheduleKind.RECURRING, "cron": "0 3 * * *"}
+    return create_pipeline(project, definition, user)
+
+
+def create_epochs_pipeline(project, user):
+    """Train the scikit-learn example once, now: it reports loss and accuracy per epoch, so
+    the demo shows learning curves from its first launch."""
+    definition = training_on_flowers(project, EPOCHS_PIPELINE, "flowers-sklearn")
+    definition |= {"parameters": {"epochs": "30"}, "schedule_kind": ScheduleKind.NOW}
+    return create_pipeline(project, definition, user)
+
+
+def training_on_flowers(project, name: str, package: str) -> dict:
+    """A training pipeline of an example package's first version on the flowers training data."""
+    return {
+        "name": name,
         "type": "training",
         "package_version": PackageVersion.objects.get(
-            package__project=project, package__name="flowers-stdlib", major=1, minor=0
+            package__project=project, package__name=package, major=1, minor=0
         ),
         "input_dataset": Dataset.objects.get(project=project, name="flowers"),
         "input_path": "train",
-        "parameters": {"save_training_data": "true"},
-        "schedule_kind": ScheduleKind.RECURRING,
-        "cron": "0 3 * * *",
     }
-    return create_pipeline(project, definition, user)
