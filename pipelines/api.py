@@ -502,11 +502,12 @@ def compare_runs(request, project_id: int, runs: list[int] | None = Query(None))
         {
             "title": section.title,
             "rows": [
-                {"label": row.label, "left": row.left, "right": row.right, "differs": row.differs}
+                {"label": row.label, "left": left, "right": right, "differs": row.differs}
                 for row in section.rows
+                for left, right in [row.values]
             ],
         }
-        for section in run_sections(left, right)
+        for section in run_sections([left, right])
     ]
     return {
         "runs": [left.id, right.id],

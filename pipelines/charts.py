@@ -81,11 +81,10 @@ class Dot:
     value: str
 
 
-@dataclass(frozen=True)
-class Chart:
-    name: str
-    path: str
-    dots: list[Dot]
+@dataclass(frozen=True, kw_only=True)
+class Frame:
+    """Where a chart's axes lie in its drawing (partials/chart_axes.html draws them)."""
+
     x_ticks: list[Tick]
     y_ticks: list[Tick]
     width: int = WIDTH
@@ -94,6 +93,13 @@ class Chart:
     right: int = WIDTH - RIGHT
     top: int = TOP
     bottom: int = HEIGHT - BOTTOM
+
+
+@dataclass(frozen=True)
+class Chart(Frame):
+    name: str
+    path: str
+    dots: list[Dot]
 
     @property
     def dot_marks(self) -> str:

@@ -1,0 +1,157 @@
+"""The curves of several runs on one chart per metric they share, drawn on the server as SVG.
+
+A metric is charted when at least two of the runs reported it. The lines of a chart share its
+axes, so that curves compare at a glance; each line's colour is a CSS class named for its
+column (series-0, series-1, ...), which keeps the strict content security policy. Lines are
+reduced as on the Metrics tab (pipelines/charts.py), to fewer points the more lines a chart
+holds, so a chart costs the browser about as much as one of a single run.
+"""
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from itertools import groupby
+from typing import Protocol
+
+from django.db.models import Count
+from django.utils.html import format_html_join
+from django.utils.safestring import SafeString
+from django.utils.translation import gettext as _
+
+from pipelines.charts import (
+    BOTTOM,
+    CHART_POINTS,
+    CHARTED_METRICS,
+    HEIGHT,
+    LEFT,
+    RIGHT,
+    TOP,
+    WIDTH,
+    Frame,
+    Point,
+    Scale,
+    Tick,
+    label,
+    line_path,
+    lttb,
+    nice_ticks,
+)
+from pipelines.models import Metric, MetricPoint, Run
+
+# A line keeps at least this many points, however many lines share its chart.
+LINE_POINTS = 200
+
+
+class Named(Protocol):
+    @property
+    def name(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class Series:
+    """One run's points of a metric, sorted by step; a value None is a gap."""
+
+    index: int
+    title: str
+    points: list[tuple[int, float | None]]
+
+    def shown(self, most: int) -> list[Point]:
+        return lttb([(s, v) for s, v in self.points if v is not None], most)
+
+    @property
+    def gaps(self) -> list[int]:
+        return [step for step, value in self.points if value is None]
+
+
+@dataclass(frozen=True)
+class Line:
+    index: int
+    title: str
+    path: str
+    dot_marks: SafeString
+
+
+@dataclass(frozen=True)
+class Overlay(Frame):
+    name: str
+    lines: list[Line]
+
+
+def shared_metrics(runs: Sequence[Run]) -> list[str]:
+    """The names of the metrics at least two of the runs reported, the first CHARTED_METRICS."""
+    names = (
+        Metric.objects.filter(run__in=runs)
+        .values("name")
+        .annotate(runs=Count("run_id", distinct=True))
+        .filter(runs__gte=2)
+        .order_by("name")
+        .values_list("name", flat=True)
+    )
+    return list(names[:CHARTED_METRICS])
+
+
+def points_by_run(runs: Sequence[Run], name: str) -> dict[int, list[tuple[int, float | None]]]:
+    """Every run's points of one metric, read in one query."""
+    points = (
+        MetricPoint.objects.filter(run__in=runs, name=name)
+        .order_by("run_id", "step", "id")
+        .values_list("run_id", "step", "value")
+    )
+    return {
+        run_id: [(step, value) for _, step, value in rows]
+        for run_id, rows in groupby(points, key=lambda row: row[0])
+    }
+
+
+def overlays_of(runs: Sequence[Run], columns: Sequence[Named]) -> list[Overlay]:
+    """A chart per shared metric, with a line per run that has it, named as its column."""
+    overlays = []
+    for name in shared_metrics(runs):
+        found = points_by_run(runs, name)
+        series = [
+            Series(index, column.name, found[run.id])
+            for index, (run, column) in enumerate(zip(runs, columns, strict=True))
+            if run.id in found
+        ]
+        overlays.append(overlay(name, series))
+    return overlays
+
+
+def overlay(name: str, series: list[Series]) -> Overlay:
+    """One chart of the series, on axes that hold them all."""
+    most = max(CHART_POINTS // max(len(series), 1), LINE_POINTS)
+    shown = {line.index: line.shown(most) for line in series}
+    steps = [step for line in series for step, _ in line.points] or [0]
+    values = [value for points in shown.values() for _, value in points]
+    x_ticks = nice_ticks(min(steps), max(steps))
+    y_ticks = nice_ticks(min(values), max(values)) if values else [0.0]
+    x = Scale(min([*steps, x_ticks[0]]), max([*steps, x_ticks[-1]]), LEFT, WIDTH - RIGHT)
+    y = Scale(min([*values, *y_ticks]), max([*values, *y_ticks]), HEIGHT - BOTTOM, TOP)
+    lines = [
+        Line(
+            line.index,
+            line.title,
+            line_path(shown[line.index], line.gaps, x, y),
+            dot_marks(line.title, shown[line.index], x, y),
+        )
+        for line in series
+    ]
+    return Overlay(
+        name=name,
+        lines=lines,
+        x_ticks=[Tick(x(t), label(t)) for t in x_ticks],
+        y_ticks=[Tick(y(t), label(t)) for t in y_ticks],
+    )
+
+
+def dot_marks(title: str, points: Iterable[Point], x: Scale, y: Scale) -> SafeString:
+    """A circle per point, naming its run, step and value on hover; joined here, as on the
+    Metrics tab, since a template loop over thousands of points is slow."""
+    wording = _("%(run)s, step %(step)s: %(value)s")
+    return format_html_join(
+        "",
+        '<circle cx="{}" cy="{}" r="4"><title>{}</title></circle>',
+        (
+            (x(s), y(v), wording % {"run": title, "step": label(s), "value": label(v)})
+            for s, v in points
+        ),
+    )
