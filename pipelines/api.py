@@ -493,7 +493,8 @@ def run_lineage(request, project_id: int, run_id: int):
     response={200: ComparisonOut, **failures(400, 401, 404)},
 )
 def compare_runs(request, project_id: int, runs: list[int] | None = Query(None)):  # noqa: B008
-    """Two runs side by side: ?runs=<id>&runs=<id>."""
+    """Two runs side by side: ?runs=<id>&runs=<id>. Sections: the run's facts, the final
+    value of each metric, parameters and artifacts; the web page compares up to ten."""
     project = project_for(request.user, project_id)
     if len(runs or []) != 2:
         raise ValidationError({"runs": "Name exactly two runs to compare."})

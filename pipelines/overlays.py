@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from itertools import groupby
 from typing import Protocol
 
-from django.db.models import Count
+from django.db.models import Count, F, Max, Min, QuerySet
 from django.utils.html import format_html_join
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
@@ -39,6 +39,10 @@ from pipelines.models import Metric, MetricPoint, Run
 
 # A line keeps at least this many points, however many lines share its chart.
 LINE_POINTS = 200
+# A run's line of more points than this is read as its envelope over SLICES slices of steps.
+LONG_LINE = 20_000
+SLICES = 1000
+MOST_GAPS = 10_000
 
 
 class Named(Protocol):
@@ -90,16 +94,64 @@ def shared_metrics(runs: Sequence[Run]) -> list[str]:
 
 
 def points_by_run(runs: Sequence[Run], name: str) -> dict[int, list[tuple[int, float | None]]]:
-    """Every run's points of one metric, read in one query."""
+    """Every run's points of one metric: short lines whole, in one query, and long ones
+    thinned in the database (envelope)."""
+    metrics = Metric.objects.filter(run__in=runs, name=name)
+    lengths = list(metrics.values_list("run_id", "count", "last_step"))
+    short = [run_id for run_id, count, _last in lengths if count <= LONG_LINE]
     points = (
-        MetricPoint.objects.filter(run__in=runs, name=name)
+        MetricPoint.objects.filter(run__in=short, name=name)
         .order_by("run_id", "step", "id")
         .values_list("run_id", "step", "value")
     )
-    return {
-        run_id: [(step, value) for _, step, value in rows]
+    found = {
+        run_id: [(step, value) for _run, step, value in rows]
         for run_id, rows in groupby(points, key=lambda row: row[0])
     }
+    for run_id, count, last_step in lengths:
+        if count > LONG_LINE:
+            points = MetricPoint.objects.filter(run_id=run_id, name=name)
+            found[run_id] = envelope(points, last_step)
+    return found
+
+
+def envelope(points: QuerySet, last_step: int) -> list[tuple[int, float | None]]:
+    """A long line as the lowest and highest value in each of about SLICES slices of its
+    steps (from 0 to its last), and its gaps. Drawn, it looks the same as every point would,
+    and Python reads a few thousand rows where a run may have reported a million."""
+    gaps = points.filter(value__isnull=True).values_list("step", flat=True)[:MOST_GAPS]
+    line: list[tuple[int, float | None]] = [(step, None) for step in gaps]
+    width = max(last_step, 0) // SLICES + 1
+    slices = (
+        points.filter(value__isnull=False)
+        .annotate(slice=F("step") / width)
+        .values("slice")
+        .annotate(start=Min("step"), end=Max("step"), low=Min("value"), high=Max("value"))
+        .order_by("slice")
+        .values_list("start", "end", "low", "high")
+    )
+    slices = list(slices)
+    for index, (start, end, low, _high) in enumerate(slices):
+        if start == end:
+            line.append((start, low))
+        else:
+            first, last = in_turn(slices, index)
+            line += [(start, first), (end, last)]
+    return sorted(line, key=lambda point: point[0])
+
+
+def in_turn(slices: list[tuple[int, int, float, float]], index: int) -> tuple[float, float]:
+    """A slice's lowest and highest value in the order the line likely met them, which is
+    not read: the one nearer the next slice last (in the last slice, the one nearer the slice
+    before first), so a line rising or falling steadily is drawn through its own points."""
+    low, high = slices[index][2:]
+    if index + 1 < len(slices):
+        towards, high_last = slices[index + 1], True
+    else:
+        towards, high_last = slices[max(index - 1, 0)], False
+    middle = (towards[2] + towards[3]) / 2
+    high_nearer = abs(middle - high) < abs(middle - low)
+    return (low, high) if high_nearer == high_last else (high, low)
 
 
 def overlays_of(runs: Sequence[Run], columns: Sequence[Named]) -> list[Overlay]:

@@ -11,6 +11,7 @@ from pipelines.models import Status
 from tests.factories import api_client, fetched
 from tests.pipelines.builders import (
     publish,
+    report,
     run_of,
     snapshotting_pipeline,
     store_artifacts,
@@ -170,6 +171,17 @@ def test_two_runs_compare_with_their_differences_marked(api, run, pipeline):
     }
     assert facts["Type"]["differs"] is False
     assert api.get(url.split("&")[0]).status_code == 400
+
+
+def test_the_comparison_lists_each_metrics_final_value(api, run, pipeline):
+    other = run_of(pipeline, Status.SUCCESSFUL)
+    report(run, "loss", [0.5, 0.25])
+    report(other, "loss", [0.5, 0.125])
+    url = f"/api/v1/projects/{run.project_id}/runs/compare?runs={run.id}&runs={other.id}"
+    sections = {section["title"]: section for section in api.get(url).json()["sections"]}
+    assert sections["Final values"]["rows"] == [
+        {"label": "loss", "left": "0.25", "right": "0.125", "differs": True}
+    ]
 
 
 def test_comparing_other_than_two_runs_is_refused_with_the_error_shape(api, run):
