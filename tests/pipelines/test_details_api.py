@@ -7,11 +7,10 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from pipelines.models import Status
+from pipelines.models import Metric, Status
 from tests.factories import api_client, fetched
 from tests.pipelines.builders import (
     publish,
-    report,
     run_of,
     snapshotting_pipeline,
     store_artifacts,
@@ -175,8 +174,8 @@ def test_two_runs_compare_with_their_differences_marked(api, run, pipeline):
 
 def test_the_comparison_lists_each_metrics_final_value(api, run, pipeline):
     other = run_of(pipeline, Status.SUCCESSFUL)
-    report(run, "loss", [0.5, 0.25])
-    report(other, "loss", [0.5, 0.125])
+    Metric.objects.create(run=run, name="loss", count=2, last=0.25, last_step=1)
+    Metric.objects.create(run=other, name="loss", count=2, last=0.125, last_step=1)
     url = f"/api/v1/projects/{run.project_id}/runs/compare?runs={run.id}&runs={other.id}"
     sections = {section["title"]: section for section in api.get(url).json()["sections"]}
     assert sections["Final values"]["rows"] == [
