@@ -503,9 +503,13 @@ def compare_runs(request, project_id: int, runs: list[int] | None = Query(None))
         {
             "title": section.title,
             "rows": [
-                {"label": row.label, "left": left, "right": right, "differs": row.differs}
+                {
+                    "label": row.label,
+                    "left": row.values[0],
+                    "right": row.values[1],
+                    "differs": row.differs,
+                }
                 for row in section.rows
-                for left, right in [row.values]
             ],
         }
         for section in run_sections([left, right])

@@ -18,7 +18,7 @@ from pipelines.models import Metric, Run
 from pipelines.overlays import Overlay, overlays_of
 
 ARTIFACTS_COMPARED = 1000
-# More columns than this no longer fit a laptop's screen, nor colours a reader tells apart.
+# Past ten, the columns crowd a laptop's screen and the lines' colours grow hard to tell apart.
 MOST_COMPARED = 10
 
 
