@@ -1,5 +1,6 @@
-"""A person ticks the latest runs of three pipelines on the pipelines list and compares them:
-one chart per shared metric with a line and a legend entry per run, then drops one run."""
+"""A person ticks the latest runs of three pipelines on the pipelines list (the ticks outlive
+the list's refresh) and compares them: one chart per shared metric with a line and a legend
+entry per run; then drops one run."""
 
 from playwright.sync_api import Page, expect
 
@@ -40,8 +41,16 @@ def test_three_runs_picked_from_the_pipelines_list_overlay_their_curves(live_ser
     log_in(page, live_server.url, "ines")
 
     page.goto(f"{live_server.url}/projects/{project_id}/pipelines/")
-    for number, run in enumerate(runs):
-        page.get_by_label(f"Compare run #{run.id} of petals-{number}").check()
+    boxes = [
+        page.get_by_label(f"Compare run #{run.id} of petals-{number}")
+        for number, run in enumerate(runs)
+    ]
+    for box in boxes:
+        box.check()
+    with page.expect_response(lambda answer: "page=" in answer.url, timeout=20_000):
+        pass  # the list refreshes itself in place: the ticks stay
+    for box in boxes:
+        expect(box).to_be_checked()
     page.get_by_role("button", name="Compare chosen runs").click()
 
     expect(page.get_by_role("heading", name="Compare runs")).to_be_visible()
