@@ -72,7 +72,7 @@ def run_facts(run: Run) -> dict[str, str]:
         _("Status"): run.get_status_display(),
         _("Pipeline"): run.pipeline_name,
         _("Type"): run.get_type_display(),
-        _("Package version"): run.package_version.label,
+        _("Package version"): f"{run.package_version.package.name} {run.package_version.label}",
         _("New version"): made.label if made else MISSING,
         _("Data"): ", ".join(f"{d.name}/{folder}".rstrip("/") for d, folder in data_of(run))
         or MISSING,

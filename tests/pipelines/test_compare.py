@@ -183,8 +183,21 @@ def test_the_run_page_offers_to_compare_with_other_runs_of_its_pipeline(viewer_c
 
 def test_the_compare_page_reads_in_japanese(viewer_client, three):
     response = compare(viewer_client, three[0].project_id, [r.id for r in three], headers=JAPANESE)
-    names = {"loss", "accuracy", "nightly", "flowers", "train", "Vision", "vera", "artifacts"}
+    names = {"loss", "accuracy", "nightly", "flowers", "flowers-stdlib", "train", "Vision", "vera"}
+    names.add("artifacts")  # a parameter's value
     names |= set(english_words(" ".join(run.resources.summary for run in three)))
     assert unmarked(response.text, names) == []
     assert "最終値" in response.text
     assert "パラメーター" in response.text
+
+
+def test_the_package_version_row_differs_between_packages_of_one_number(
+    viewer_client, project, owner, pipeline
+):
+    other_version = package_version_with(project, owner, TRAIN_PY, name="petal-net")
+    other = training_pipeline(project, owner, other_version, pipeline.input_dataset).runs.get()
+    run = run_of(pipeline, Status.SUCCESSFUL)
+    response = compare(viewer_client, project.id, [run.id, other.id])
+    facts = response.context["comparison"].sections[0]
+    row = next(row for row in facts.rows if row.label == "Package version")
+    assert row.values == ("flowers-stdlib 1.0", "petal-net 1.0") and row.differs
