@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count, QuerySet
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
+from django.utils import translation
 from django.utils.translation import gettext as _
 from ninja import Query, Router, Status
 
@@ -496,26 +497,38 @@ def run_lineage(request, project_id: int, run_id: int):
     response={200: ComparisonOut, **failures(400, 401, 404)},
 )
 def compare_runs(request, project_id: int, runs: list[int] | None = Query(None)):  # noqa: B008
-    """Two runs side by side: ?runs=<id>&runs=<id>."""
+    """Two runs side by side: ?runs=<id>&runs=<id>. Sections: the run's facts, the final
+    value of each metric, parameters and artifacts; the web page compares up to ten."""
     project = project_for(request.user, project_id)
     if len(runs or []) != 2:
         raise ValidationError({"runs": _("Name exactly two runs to compare.")})
     left, right = (run_in(project, run_id) for run_id in runs)
-    sections = [
-        {
-            "title": section.title,
-            "rows": [
-                {"label": row.label, "left": row.left, "right": row.right, "differs": row.differs}
-                for row in section.rows
-            ],
-        }
-        for section in run_sections(left, right)
-    ]
     return {
         "runs": [left.id, right.id],
         "score_difference": score_difference(left.score, right.score),
-        "sections": sections,
+        "sections": sections_in_english([left, right]),
     }
+
+
+def sections_in_english(runs: list[Run]) -> list[dict]:
+    """Labels and values are the API's data: the same whatever the request's language,
+    unlike its error sentences."""
+    with translation.override("en"):
+        return [
+            {
+                "title": str(section.title),
+                "rows": [
+                    {
+                        "label": str(row.label),
+                        "left": str(row.values[0]),
+                        "right": str(row.values[1]),
+                        "differs": row.differs,
+                    }
+                    for row in section.rows
+                ],
+            }
+            for section in run_sections(runs)
+        ]
 
 
 @router.get("/workers", response={200: WorkerPage, **failures(400, 401, 404)})

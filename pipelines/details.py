@@ -22,7 +22,7 @@ from datasets.zips import zip_response, zip_stream
 from pipelines import outputs
 from pipelines.access import run_in
 from pipelines.charts import CHARTED_METRICS, Axis, metrics_of
-from pipelines.compare import run_sections, score_difference
+from pipelines.compare import MOST_COMPARED, comparison_of
 from pipelines.lineage import lineage_of_run
 from pipelines.models import Run, RunQuerySet
 
@@ -289,40 +289,30 @@ def run_everything_zip(request, project_id: int, run_id: int):
 @login_required
 @require_safe
 def compare_runs(request, project_id: int):
-    """?runs=<id>&runs=<id>: two runs side by side; fewer, and the page asks for them."""
+    """?runs=<id>&runs=<id>...: up to MOST_COMPARED runs side by side; fewer than two, and the
+    page asks for more. Ids of runs the project does not have are left out."""
     project = project_for(request.user, project_id)
-    chosen = chosen_runs(project, request.GET.getlist("runs"))
-    choices = compare_choices(project, chosen)
-    preselected = list(dict.fromkeys(run.id for run in [*chosen, *choices]))[:2]
+    asked = list(dict.fromkeys(v for v in request.GET.getlist("runs") if v.isdigit()))
+    chosen = chosen_runs(project, asked[:MOST_COMPARED])
     context = {
         "project": project,
         "section": "pipelines",
-        "choices": choices,
-        "slots": list(zip(["Left", "Right"], preselected, strict=False)),
+        "chosen": chosen,
+        "choices": compare_choices(project, chosen),
+        "most": MOST_COMPARED,
+        "capped": len(asked) > MOST_COMPARED,
+        "comparison": comparison_of(chosen) if len(chosen) >= 2 else None,
     }
-    if len(chosen) == 2:
-        left, right = chosen
-        context |= {
-            "left": left,
-            "right": right,
-            "left_label": f"Run #{left.id}",
-            "right_label": f"Run #{right.id}",
-            "sections": run_sections(left, right),
-            "score_difference": score_difference(left.score, right.score),
-        }
     return render(request, "pipelines/compare.html", context)
 
 
 def chosen_runs(project, ids: list[str]) -> list[Run]:
-    wanted = [int(value) for value in ids[:2] if value.isdigit()]
+    wanted = [int(value) for value in ids]
     found = shown_runs().for_project(project).in_bulk(wanted)
     return [found[run_id] for run_id in wanted if run_id in found]
 
 
 def compare_choices(project, chosen: list[Run]) -> list[Run]:
-    """Runs of the first chosen run's pipeline (and the chosen ones), or the latest runs."""
-    runs = Run.objects.for_project(project)
-    if chosen and chosen[0].pipeline_id:
-        runs = runs.filter(pipeline_id=chosen[0].pipeline_id)
-    choices = list(runs[:COMPARE_CHOICES])
-    return choices + [run for run in chosen if run not in choices]
+    """The runs one may add: the project's latest, but those chosen."""
+    runs = Run.objects.for_project(project).exclude(id__in=[run.id for run in chosen])
+    return list(runs[:COMPARE_CHOICES])

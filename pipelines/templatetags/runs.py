@@ -8,7 +8,7 @@ render the pipelines' partials.
 from django import template
 
 from packages.models import PackageVersion
-from pipelines.compare import score_difference, version_sections
+from pipelines.compare import Column, score_difference, version_sections
 from pipelines.lineage import lineage_of_version
 
 register = template.Library()
@@ -27,8 +27,10 @@ def versions_compared(
 ) -> dict:
     """Two versions side by side, through the runs that trained them."""
     return {
-        "left_name": left_name,
-        "right_name": right_name,
-        "sections": version_sections(left, right),
+        "columns": [
+            Column(left_name, left.get_absolute_url()),
+            Column(right_name, right.get_absolute_url()),
+        ],
+        "sections": version_sections([left, right]),
         "score_difference": score_difference(left.score, right.score),
     }

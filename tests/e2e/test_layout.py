@@ -22,6 +22,7 @@ from tests.pipelines.builders import (
     dataset_with,
     package_version_with,
     publish,
+    report,
     run_of,
     store_artifacts,
     training_pipeline,
@@ -72,6 +73,10 @@ def long_named_project(user) -> dict:
     )
     write_log(run, [("stdout", f"reading {DEEP}/{LONG}.csv " * 3), ("stderr", LONG * 3)])
     run = publish(run, score=0.9)
+    other = package_version_with(project, user, TRAIN_PY, name=f"other-{LONG}")
+    third = run_of(pipeline, Status.SUCCESSFUL, package_version=other)
+    for each in (earlier, run, third):
+        report(each, f"loss-{LONG}", [1 / (step + each.id) for step in range(50)])
     return {
         "project_id": project.id,
         "package_id": version.package_id,
@@ -82,6 +87,7 @@ def long_named_project(user) -> dict:
         "run_id": run.id,
         "membership_id": Membership.objects.get(project=project, user=user).id,
         "earlier_run_id": earlier.id,
+        "third_run_id": third.id,
     }
 
 
@@ -93,7 +99,8 @@ def pages_of(values: dict) -> list[str]:
         f"{base}/datasets/{dataset}/folders/{DEEP}",
         f"{base}/datasets/{dataset}/files/{DEEP}/README-{LONG}.md",
         f"{base}/pipelines/runs/{run}/artifact/{LONG}/predictions-{LONG}.csv",
-        f"{base}/pipelines/compare?runs={run}&runs={values['earlier_run_id']}",
+        f"{base}/pipelines/compare?runs={run}&runs={values['earlier_run_id']}"
+        f"&runs={values['third_run_id']}",
         f"{base}/packages/{values['package_id']}/compare",
         "/profile/",
     ]

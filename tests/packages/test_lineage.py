@@ -123,8 +123,8 @@ def test_comparing_two_versions_sets_their_runs_side_by_side(viewer_client, uplo
     response = viewer_client.get(compare_url(uploaded), {"versions": ["1.0", "1.1"]})
     sections = {section.title: section for section in response.context["sections"]}
     facts = {row.label: row for row in sections["Version"].rows}
-    assert (facts["Score"].left, facts["Score"].right) == ("0.8000", "0.8500")
-    assert (facts["Trained by"].left, facts["Trained by"].right) == ("—", f"run #{trained.id}")
+    assert facts["Score"].values == ("0.8000", "0.8500")
+    assert facts["Trained by"].values == ("—", f"run #{trained.id}")
     assert {row.label for row in sections["Parameters"].rows if row.differs} == {
         "artifacts_directory",
         "save_training_data",

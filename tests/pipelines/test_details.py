@@ -1,4 +1,4 @@
-"""The Pipeline Details page: a run's header, outputs, previews, downloads and comparison."""
+"""The Pipeline Details page: a run's header, outputs, previews and downloads."""
 
 import io
 import json
@@ -17,7 +17,7 @@ from datasets.previews import TEXT_HEAD_BYTES
 from pipelines.models import Run, Status
 from pipelines.outputs import ARTIFACTS_SHOWN, results_key
 from tests.datasets.test_previews import PNG, bytes_read  # noqa: F401 - a fixture
-from tests.factories import fetched, logged_in_client, make_project
+from tests.factories import fetched, logged_in_client
 from tests.pipelines.builders import (
     publish,
     run_of,
@@ -298,39 +298,6 @@ def test_a_viewer_may_not_make_a_dataset_from_the_snapshot(viewer_client, succes
     assert not Dataset.objects.filter(name="frozen").exists()
 
 
-def test_comparing_two_runs_marks_what_differs(viewer_client, successful, pipeline):
-    other = run_of(pipeline, Status.SUCCESSFUL, parameters={**successful.parameters, "epochs": "9"})
-    store_artifacts(other, {"metrics.json": b"{}"})
-    compare = reverse("pipelines:compare", args=[successful.project_id])
-    response = viewer_client.get(compare, {"runs": [successful.id, other.id]})
-    sections = {section.title: section for section in response.context["sections"]}
-    differing = {row.label for row in sections["Parameters"].rows if row.differs}
-    assert differing == {"epochs"}
-    artifacts = {row.label: row for row in sections["Artifacts"].rows}
-    assert artifacts["notes.txt"].right == "—" and artifacts["notes.txt"].differs
-    assert artifacts["metrics.json"].differs  # 31 bytes against 2
-    assert '<tr class="differs">' in response.text
-
-
-def test_the_compare_page_asks_for_two_runs(viewer_client, successful):
-    compare = reverse("pipelines:compare", args=[successful.project_id])
-    response = viewer_client.get(compare, {"runs": [successful.id]})
-    assert "Choose two runs" in response.text
-    assert f'<option value="{successful.id}" selected>' in response.text
-
-
-def test_the_run_page_offers_to_compare_with_other_runs_of_its_pipeline(viewer_client, successful):
-    page = viewer_client.get(url("run", successful)).text
-    scheduled = successful.pipeline.runs.exclude(id=successful.id).get()
-    assert f'<option value="{scheduled.id}">' in page
-
-
-def test_runs_of_another_project_cannot_be_compared(viewer_client, outsider, successful):
-    elsewhere = make_project(outsider, "Elsewhere")
-    compare = reverse("pipelines:compare", args=[elsewhere.id])
-    assert viewer_client.get(compare, {"runs": [successful.id]}).status_code == 404
-
-
 def many_lines(run: Run, count: int, width: int = 100) -> None:
     write_log(run, [("stdout", f"{n + 1:08} " + "x" * width) for n in range(count)])
 
@@ -423,11 +390,6 @@ def test_a_viewer_may_read_every_page_and_download(viewer_client, successful, na
 def test_an_outsider_gets_404_from_every_page_and_download(outsider_client, successful, name, args):
     assert outsider_client.get(url(name, successful, *args)).status_code == 404
     assert outsider_client.post(url(name, successful, *args)).status_code in {404, 405}
-
-
-def test_an_outsider_cannot_compare_the_projects_runs(outsider_client, successful):
-    compare = reverse("pipelines:compare", args=[successful.project_id])
-    assert outsider_client.get(compare, {"runs": [successful.id]}).status_code == 404
 
 
 def test_downloads_from_s3_are_presigned_redirects(viewer_client, pipeline, s3_server, settings):

@@ -7,7 +7,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from pipelines.models import Status
+from pipelines.models import Metric, Status
 from tests.factories import api_client, fetched
 from tests.pipelines.builders import (
     publish,
@@ -170,6 +170,26 @@ def test_two_runs_compare_with_their_differences_marked(api, run, pipeline):
     }
     assert facts["Type"]["differs"] is False
     assert api.get(url.split("&")[0]).status_code == 400
+
+
+def test_the_comparison_is_the_same_data_in_any_language(api, run, pipeline):
+    other = run_of(pipeline, Status.FAILED)
+    url = f"/api/v1/projects/{run.project_id}/runs/compare?runs={run.id}&runs={other.id}"
+    english = api.get(url).json()
+    japanese = api.get(url, headers={"accept-language": "ja"}).json()
+    assert japanese == english
+    assert english["sections"][0]["title"] == "Run"
+
+
+def test_the_comparison_lists_each_metrics_final_value(api, run, pipeline):
+    other = run_of(pipeline, Status.SUCCESSFUL)
+    Metric.objects.create(run=run, name="loss", count=2, last=0.25, last_step=1)
+    Metric.objects.create(run=other, name="loss", count=2, last=0.125, last_step=1)
+    url = f"/api/v1/projects/{run.project_id}/runs/compare?runs={run.id}&runs={other.id}"
+    sections = {section["title"]: section for section in api.get(url).json()["sections"]}
+    assert sections["Final values"]["rows"] == [
+        {"label": "loss", "left": "0.25", "right": "0.125", "differs": True}
+    ]
 
 
 def test_comparing_other_than_two_runs_is_refused_with_the_error_shape(api, run):
