@@ -3,7 +3,9 @@
 import ipaddress
 import socket
 import socketserver
+import tempfile
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -148,8 +150,20 @@ def test_what_is_not_a_tunnel_request_is_refused(request_head, reason):
     assert reason in str(gate.server.refusals[0])
 
 
-def test_the_gates_folder_goes_with_it():
+def test_the_gates_folder_is_the_workers_own_and_goes_with_it(settings, tmp_path):
+    settings.WORKER_DIR = tmp_path / "worker"
     with egress.gate() as gate:
         assert gate.socket.is_socket()
         assert (gate.folder / "bridge.py").is_file()
+        assert gate.folder.parent == settings.WORKER_DIR / "gates"
+    assert not gate.folder.exists()
+
+
+def test_a_worker_folder_too_deep_for_a_socket_puts_the_gate_in_the_temporary_folder(
+    settings, tmp_path
+):
+    settings.WORKER_DIR = tmp_path / ("deep" * 30) / "worker"
+    with egress.gate() as gate:
+        assert gate.socket.is_socket()
+        assert gate.folder.parent == Path(tempfile.gettempdir())
     assert not gate.folder.exists()
