@@ -12,6 +12,13 @@ import pytest
 from pipelines.runner import egress
 
 
+@pytest.fixture(autouse=True)
+def worker_dir(settings, tmp_path):
+    """The gate makes its folder in the worker's."""
+    settings.WORKER_DIR = tmp_path / "worker"
+    return settings.WORKER_DIR
+
+
 class Echo(socketserver.ThreadingTCPServer):
     """A TCP server on `host` that sends back what it gets."""
 
@@ -150,12 +157,11 @@ def test_what_is_not_a_tunnel_request_is_refused(request_head, reason):
     assert reason in str(gate.server.refusals[0])
 
 
-def test_the_gates_folder_is_the_workers_own_and_goes_with_it(settings, tmp_path):
-    settings.WORKER_DIR = tmp_path / "worker"
+def test_the_gates_folder_is_the_workers_own_and_goes_with_it(worker_dir):
     with egress.gate() as gate:
         assert gate.socket.is_socket()
         assert (gate.folder / "bridge.py").is_file()
-        assert gate.folder.parent == settings.WORKER_DIR / "gates"
+        assert gate.folder.parent == worker_dir / "gates"
     assert not gate.folder.exists()
 
 
