@@ -4,6 +4,7 @@ README.md lists every variable. A malformed value stops start-up with a
 message naming the variable.
 """
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -100,6 +101,9 @@ if env_str("DATABASE_URL", ""):
     DATABASES = {"default": database_from_url(env_str("DATABASE_URL", ""))}
 else:
     DATABASES = {"default": sqlite_database(DATA_DIR / "aicenter.sqlite3")}
+    # SQLite puts its temporary files (a migration's sorts) where this says, read once when
+    # it starts, else in the system's temporary folder: they stay in the data folder.
+    os.environ.setdefault("SQLITE_TMPDIR", str(private_dir(DATA_DIR / "tmp")))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 STORE = storage_from_url(env_str("STORAGE_URL", "store"), DATA_DIR)

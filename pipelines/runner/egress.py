@@ -12,6 +12,7 @@ operator opens all the same (a package index on the private network, say).
 
 import contextlib
 import ipaddress
+import os
 import shutil
 import socket
 import socketserver
@@ -25,6 +26,7 @@ from django.utils.translation import gettext_noop
 
 from aicenter.wording import Said, said_of, say
 from pipelines.runner import bridge
+from pipelines.runner.workspace import worker_folder
 
 HEAD_MAX_BYTES = 16384
 TIMEOUT_SECONDS = 15
@@ -211,11 +213,24 @@ class Gate:
         return {**names, **{name.lower(): value for name, value in names.items()}}
 
 
+# The longest path a unix socket may have on Linux.
+SOCKET_PATH_MAX_BYTES = 107
+
+
+def gate_folder() -> Path:
+    """A fresh folder in the worker's own; under a worker folder too deep for the socket's
+    path, in the system's temporary folder."""
+    parent = worker_folder("gates")
+    if len(os.fsencode(parent / "gate-12345678" / "gate")) > SOCKET_PATH_MAX_BYTES:
+        parent = None
+    return Path(tempfile.mkdtemp(prefix="gate-", dir=parent))
+
+
 @contextlib.contextmanager
 def gate() -> Iterator[Gate]:
-    """A gate serving while the block runs. Its folder has a short path (a unix socket's
-    path is at most 107 bytes) and is readable by the sandbox's user; so is its socket."""
-    folder = Path(tempfile.mkdtemp(prefix="aicenter-gate-"))
+    """A gate serving while the block runs. Its folder is readable by the sandbox's user;
+    so is its socket."""
+    folder = gate_folder()
     try:
         folder.chmod(0o755)  # nosec B103 - the sandbox's user reads the bridge and connects
         shutil.copyfile(Path(bridge.__file__), folder / "bridge.py")

@@ -27,7 +27,7 @@ from django.utils.translation import gettext_noop
 
 from aicenter.wording import say
 from pipelines.runner import egress, sandbox
-from pipelines.runner.workspace import RunUser, give, run_user
+from pipelines.runner.workspace import RunUser, give, run_user, worker_folder
 
 READY_MARKER = ".ready"
 SIZE_MARKER = ".size"
@@ -253,18 +253,30 @@ NETWORK_VARIABLES = {
 
 
 def installer_environment() -> dict[str, str]:
+    """The home folder is where the installers read their configuration; what they write,
+    caches and temporary files, goes to the worker's folder, or to a cache the operator
+    named (UV_CACHE_DIR, PIP_CACHE_DIR)."""
     passed = {
         name: value
         for name, value in os.environ.items()
         if name in NETWORK_VARIABLES or name.startswith(("UV_", "PIP_"))
     }
     return {
+        **worker_caches(),
         **passed,
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": os.environ.get("HOME", "/tmp"),  # noqa: S108 - a cache fallback  # nosec B108
+        "HOME": os.environ.get("HOME", "/tmp"),  # noqa: S108 - a fallback  # nosec B108
+        "TMPDIR": str(worker_folder("tmp")),
         "UV_PYTHON_DOWNLOADS": "never",
         "LANG": "C.UTF-8",
     }
+
+
+def worker_caches() -> dict[str, str]:
+    """Where an installer outside a sandbox keeps its cache (creating an environment, or
+    every install with RUN_SANDBOX=off): the worker's, shared by its builds."""
+    cache = worker_folder("cache")
+    return {"UV_CACHE_DIR": str(cache / "uv"), "PIP_CACHE_DIR": str(cache / "pip")}
 
 
 def installer_paths() -> list[Path]:

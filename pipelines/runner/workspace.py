@@ -12,6 +12,8 @@ from pathlib import Path
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+from aicenter.env import private_dir
+
 # A result is a score or an error with a short traceback; anything larger is not the harness's.
 RESULT_MAX_BYTES = 1024 * 1024
 
@@ -190,6 +192,13 @@ def workspaces_here() -> dict[Path, int]:
         if run_id.isdigit() and entry.is_dir(follow_symlinks=False):
             found[Path(entry.path)] = int(run_id)
     return found
+
+
+def worker_folder(name: str) -> Path:
+    """A folder of the worker's own, made if missing and private to the worker's account:
+    what the worker writes for itself stays in the data folder, never in the account's home
+    or the system's temporary folder."""
+    return private_dir(Path(settings.WORKER_DIR) / name)
 
 
 def close_worker_folders() -> None:

@@ -1,15 +1,18 @@
 """bin/serve's supervisor, as a person or systemd meets it: Ctrl-C or SIGTERM stops the web
 server and the worker cluster within 10 s with no process left, and when one part dies the
-other is stopped and the service exits non-zero naming it."""
+other is stopped and the service exits non-zero naming it. It writes nowhere but its data
+folder, the demo's first run included."""
 
 import contextlib
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,6 +28,7 @@ ROOT = Path(__file__).resolve().parents[2]
 STOPPED_WITHIN = 10
 # A fresh data folder is migrated and seeded first; on two busy cores that takes a while.
 READY_WITHIN = 300
+ENDED = {"successful", "failed", "killed"}
 
 
 @dataclass
@@ -72,6 +76,16 @@ def outside(tmp_path):
 
 @pytest.fixture
 def service(data_dir, outside, tmp_path):
+    yield from served(data_dir, outside, tmp_path)
+
+
+@pytest.fixture
+def first_launch(outside, tmp_path):
+    """A service on a data folder of its own, so the demo's first run is its to watch."""
+    yield from served(tmp_path / "data", outside, tmp_path)
+
+
+def served(data_dir: Path, outside: dict, tmp_path: Path) -> Iterator[Service]:
     started = start_service(data_dir, outside, tmp_path / "serve.log")
     yield started
     for group in started.groups:
@@ -91,8 +105,6 @@ def start_service(data_dir: Path, outside: dict, log: Path) -> Service:
         HOST="127.0.0.1",
         PORT=str(port),
         Q_WORKERS="1",
-        # Stopping is the point here, not the demo's first run (an environment to build).
-        DEMO_FIRST_RUN="off",
     )
     with log.open("wb") as output:
         process = subprocess.Popen(
@@ -124,6 +136,33 @@ def wait_until_gone(service: Service, since: float) -> None:
         time.sleep(0.1)
     assert service.left() == [], service.output()[-3000:]
     assert time.monotonic() - since < STOPPED_WITHIN
+
+
+def demo_run_status(data_dir: Path) -> str | None:
+    """The status of the demo's first run, read from the service's own database."""
+    database = f"file:{data_dir / 'aicenter.sqlite3'}?mode=ro"
+    with contextlib.closing(sqlite3.connect(database, uri=True)) as connection:
+        row = connection.execute("SELECT status FROM pipelines_run ORDER BY id LIMIT 1").fetchone()
+    return row[0] if row else None
+
+
+def test_the_demo_first_run_keeps_its_caches_and_temporary_files_in_the_data_folder(
+    first_launch, tmp_path, outside
+):
+    """Building the run's environment (uv, installing scikit-learn in the sandbox, through
+    the network gate) and running it write nothing to the home or temporary folder."""
+    data_dir = tmp_path / "data"
+    wait_for(
+        lambda: demo_run_status(data_dir) in ENDED,
+        timeout=READY_WITHIN,
+        every=1,
+        what="the demo's first run to end",
+    )
+    assert demo_run_status(data_dir) == "successful", first_launch.output()[-3000:]
+    os.killpg(first_launch.process.pid, signal.SIGTERM)
+    assert first_launch.process.wait(timeout=STOPPED_WITHIN) == 0
+    assert [path for folder in outside.values() for path in folder.rglob("*")] == []
+    assert list((data_dir / "worker" / "envs").glob("*/.ready"))
 
 
 @pytest.mark.parametrize(

@@ -3,11 +3,20 @@
 import ipaddress
 import socket
 import socketserver
+import tempfile
 import threading
+from pathlib import Path
 
 import pytest
 
 from pipelines.runner import egress
+
+
+@pytest.fixture(autouse=True)
+def worker_dir(settings, tmp_path):
+    """The gate makes its folder in the worker's."""
+    settings.WORKER_DIR = tmp_path / "worker"
+    return settings.WORKER_DIR
 
 
 class Echo(socketserver.ThreadingTCPServer):
@@ -148,8 +157,19 @@ def test_what_is_not_a_tunnel_request_is_refused(request_head, reason):
     assert reason in str(gate.server.refusals[0])
 
 
-def test_the_gates_folder_goes_with_it():
+def test_the_gates_folder_is_the_workers_own_and_goes_with_it(worker_dir):
     with egress.gate() as gate:
         assert gate.socket.is_socket()
         assert (gate.folder / "bridge.py").is_file()
+        assert gate.folder.parent == worker_dir / "gates"
+    assert not gate.folder.exists()
+
+
+def test_a_worker_folder_too_deep_for_a_socket_puts_the_gate_in_the_temporary_folder(
+    settings, tmp_path
+):
+    settings.WORKER_DIR = tmp_path / ("deep" * 30) / "worker"
+    with egress.gate() as gate:
+        assert gate.socket.is_socket()
+        assert gate.folder.parent == Path(tempfile.gettempdir())
     assert not gate.folder.exists()

@@ -51,6 +51,32 @@ def test_a_failed_install_reports_the_installers_last_lines(worker_dir):
     assert not list((worker_dir / "envs").glob("*/.ready"))
 
 
+@pytest.fixture
+def outside(tmp_path, monkeypatch):
+    """The worker's home and temporary folders, which a build must leave empty."""
+    folders = {"HOME": tmp_path / "home", "TMPDIR": tmp_path / "tmp"}
+    for name, folder in folders.items():
+        folder.mkdir()
+        monkeypatch.setenv(name, str(folder))
+    monkeypatch.delenv("UV_CACHE_DIR", raising=False)
+    return folders
+
+
+def test_a_build_keeps_its_caches_and_temporary_files_in_the_worker_folder(worker_dir, outside):
+    ensure_environment(PYTHON, "")
+    assert [path for folder in outside.values() for path in folder.rglob("*")] == []
+    assert list((worker_dir / "cache" / "uv").iterdir())
+
+
+def test_an_operators_uv_cache_is_used_outside_the_sandbox(
+    worker_dir, outside, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("UV_CACHE_DIR", str(tmp_path / "operator"))
+    ensure_environment(PYTHON, "")
+    assert list((tmp_path / "operator").iterdir())
+    assert not (worker_dir / "cache" / "uv").exists()
+
+
 def test_an_unknown_python_version_is_refused_clearly():
     with pytest.raises(EnvironmentBuildError, match="Python 3.99 is not available"):
         find_interpreter("3.99")

@@ -17,7 +17,7 @@ from aicenter.wording import english
 from pipelines.models import Run, Status
 from pipelines.runner import egress, sandbox
 from pipelines.runner.run import run_pipeline
-from pipelines.runner.workspace import RunUser
+from pipelines.runner.workspace import RunUser, worker_folder
 from tests.pipelines.builders import snapshotting_pipeline
 
 PYTHON = "/usr/bin/python3"
@@ -158,6 +158,10 @@ for target in sys.argv[1:]:
 
 def test_the_network_gate_is_the_sandboxs_only_way_out(worker, settings):
     settings.EGRESS_ALLOW = ["127.0.0.2/32"]
+    settings.WORKER_DIR = worker.writable.parent / "worker"
+    if worker.starts_as:
+        # The gate's folder is in the worker's, here that of the account bwrap starts as.
+        os.chown(worker_folder("gates"), worker.starts_as["user"], worker.starts_as["group"])
     with (
         socket.create_server(("127.0.0.2", 0)) as outside,
         socket.create_server(("127.0.0.1", 0)) as service,
