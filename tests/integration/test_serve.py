@@ -76,17 +76,19 @@ def outside(tmp_path):
 
 @pytest.fixture
 def service(data_dir, outside, tmp_path):
-    yield from served(data_dir, outside, tmp_path)
+    # Starting and stopping is the point here, not the demo's first run (an environment to
+    # build while the service is stopped).
+    yield from served(data_dir, outside, tmp_path, demo_first_run="off")
 
 
 @pytest.fixture
 def first_launch(outside, tmp_path):
     """A service on a data folder of its own, so the demo's first run is its to watch."""
-    yield from served(tmp_path / "data", outside, tmp_path)
+    yield from served(tmp_path / "data", outside, tmp_path, demo_first_run="on")
 
 
-def served(data_dir: Path, outside: dict, tmp_path: Path) -> Iterator[Service]:
-    started = start_service(data_dir, outside, tmp_path / "serve.log")
+def served(data_dir: Path, outside: dict, tmp_path: Path, demo_first_run: str) -> Iterator[Service]:
+    started = start_service(data_dir, outside, tmp_path / "serve.log", demo_first_run)
     yield started
     for group in started.groups:
         with contextlib.suppress(ProcessLookupError):
@@ -94,7 +96,7 @@ def served(data_dir: Path, outside: dict, tmp_path: Path) -> Iterator[Service]:
     started.process.wait(timeout=10)
 
 
-def start_service(data_dir: Path, outside: dict, log: Path) -> Service:
+def start_service(data_dir: Path, outside: dict, log: Path, demo_first_run: str) -> Service:
     environment = {
         name: value for name, value in os.environ.items() if name not in FOREIGN_VARIABLES
     }
@@ -105,6 +107,7 @@ def start_service(data_dir: Path, outside: dict, log: Path) -> Service:
         HOST="127.0.0.1",
         PORT=str(port),
         Q_WORKERS="1",
+        DEMO_FIRST_RUN=demo_first_run,
     )
     with log.open("wb") as output:
         process = subprocess.Popen(
