@@ -808,7 +808,9 @@ class Metric(models.Model):
     last = models.FloatField(null=True, help_text="The value at the highest step.")
     last_step = models.BigIntegerField(default=-1)
     chart = models.JSONField(
-        null=True, blank=True, help_text="The series reduced for its chart, once the run ended."
+        null=True,
+        blank=True,
+        help_text="The series reduced for its chart: while the run goes, as of its last refresh.",
     )
 
     objects = MetricQuerySet.as_manager()
