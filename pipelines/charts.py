@@ -15,7 +15,7 @@ a view reads a bounded number of points however long the run.
 
 import bisect
 import math
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, fields, replace
 from html import escape
 from operator import add
 from typing import NamedTuple
@@ -144,7 +144,8 @@ class Reduced:
     seconds: list[float] | None = None
 
     def stored(self) -> dict:
-        return asdict(self)
+        # Not asdict(), which copies each point deeply: ten times as long, for the same JSON.
+        return {field.name: getattr(self, field.name) for field in fields(self)}
 
     @classmethod
     def from_stored(cls, stored: dict) -> "Reduced":

@@ -5,11 +5,11 @@ REFRESH_POINTS a metric, however long the run.
 A metric's reduction is refreshed once it gained REFRESH_POINTS points, by reading only
 those and reducing them as much as the rest (pipelines.charts.extended). Its series is read
 whole again, and reduced anew, when that grew the reduction past GROWN_POINTS (the series
-has grown by half since it was last read whole: in all, each point is read about three
-times). Points that came at steps the reduction already covers (a step given again, or
-steps starting over) are missed by reading later steps alone, so they too have the series
-read whole, but each such reading waits REREAD_SHARE times as long as the last one took:
-a run reporting its steps in any order costs the worker at most a twentieth of its time.
+has doubled since it was last read whole: in all, each point is read about twice). Points
+that came at steps the reduction already covers (a step given again, or steps starting
+over) are missed by reading later steps alone, so they too have the series read whole,
+but each such reading waits REREAD_SHARE times as long as the last one took: a run
+reporting its steps in any order costs the worker at most a twentieth of its time.
 """
 
 import logging
@@ -23,8 +23,8 @@ from pipelines.models import Metric, Run
 
 logger = logging.getLogger(__name__)
 
-REFRESH_POINTS = 5000
-GROWN_POINTS = CHART_POINTS * 3 // 2
+REFRESH_POINTS = 10_000
+GROWN_POINTS = CHART_POINTS * 2
 REREAD_SHARE = 20
 
 

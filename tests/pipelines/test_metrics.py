@@ -7,7 +7,7 @@ import os
 import pytest
 from django.utils import timezone
 
-from pipelines.charts import CHART_POINTS, Reduced, reduced
+from pipelines.charts import Reduced, reduced
 from pipelines.models import Run, Status
 from pipelines.runner import charts, metrics
 from pipelines.runner.logs import RunLog
@@ -346,8 +346,9 @@ def test_the_runner_keeps_each_metric_reduced_while_the_run_goes(running, tmp_pa
     path = tmp_path / "m.jsonl"
     reader = RunMetrics(running.id, path, RunLog(running))
     kept_through = []
-    for chunk in range(8):  # 2,500 lines of loss and accuracy a tick
-        steps = range(chunk * 2500, (chunk + 1) * 2500)
+    every = charts.REFRESH_POINTS
+    for chunk in range(8):  # half a refresh's lines of loss and accuracy a tick
+        steps = range(chunk * every // 2, (chunk + 1) * every // 2)
         append(
             path,
             "".join(json.dumps({"loss": 1 / (s + 1), "accuracy": s % 7}) + "\n" for s in steps),
@@ -355,10 +356,10 @@ def test_the_runner_keeps_each_metric_reduced_while_the_run_goes(running, tmp_pa
         reader.tick()
         kept = dict(running.metrics.values_list("name", "chart"))
         kept_through.append(kept["loss"] and kept["loss"]["ends"][1])
-    assert kept_through == [None, 4999, 4999, 9999, 9999, 14_999, 14_999, 19_999]
+    assert kept_through == [None] + [every * ((n + 1) // 2) - 1 for n in range(1, 8)]
     loss = Reduced.from_stored(running.metrics.get(name="loss").chart)
-    assert loss.count == 20_000 and len(loss.shown) <= CHART_POINTS * 1.5
-    assert loss.shown[0] == (0, 1.0) and loss.shown[-1] == (19_999, 1 / 20_000)
+    assert loss.count == 4 * every and len(loss.shown) <= charts.GROWN_POINTS
+    assert loss.shown[0] == (0, 1.0) and loss.shown[-1] == (4 * every - 1, 1 / (4 * every))
     assert len(loss.seconds) == len(loss.shown)  # for the time axis
     full = reduced(running.metric_points.series("loss"))
     assert max(loss.shown, key=lambda p: p[1]) == max(full.shown, key=lambda p: p[1])
