@@ -112,7 +112,7 @@ def started(api, project, version, data, **parameters) -> int:
 
 def metrics_tab(bench: Bench) -> list[Row]:
     """The tab of an ended run, whose metrics the worker reduced as the run ended, and of a
-    running run, whose points every view reads and reduces."""
+    running run, whose reductions the worker keeps fresh: a view reads the points after them."""
     from pipelines.models import Status
     from tests.factories import logged_in_client
 
@@ -149,14 +149,19 @@ def metrics_tab(bench: Bench) -> list[Row]:
 
 def run_with(project, points: int, status: str):
     """A run of the project's first pipeline in `status`, with `points` points of loss and
-    of accuracy, and their summaries, as the runner stores them; once ended, with each metric
-    reduced for its charts, as the runner leaves them."""
+    of accuracy, and their summaries, as the runner stores them: once ended, with each metric
+    reduced for its charts; while it goes, reduced as of the runner's last refresh, with the
+    most points a refresh leaves after it (REFRESH_POINTS - 1)."""
     from pipelines.charts import keep_charts
+    from pipelines.runner.charts import REFRESH_POINTS
     from tests.pipelines.builders import report, run_of
 
     run = run_of(project.pipelines.first(), status)
-    for name in ["loss", "accuracy"]:
-        report(run, name, [1 / (step + 1) for step in range(points)])
-    if run.is_finished:
-        keep_charts(run)
+    kept = points if run.is_finished else max(points - REFRESH_POINTS + 1, 0)
+    for steps in [range(kept), range(kept, points)]:
+        if steps:
+            for name in ["loss", "accuracy"]:
+                report(run, name, {step: 1 / (step + 1) for step in steps})
+        if steps.stop == kept > 0:
+            keep_charts(run)
     return run

@@ -7,10 +7,15 @@ CHART_POINTS points by largest-triangle-three-buckets, which keeps a curve's sha
 
 A chart's x axis is the step, or the time since the run started: the points are
 reduced by step in both cases, and then placed at the time each was stored.
+
+While a run goes, its runner keeps each metric reduced (pipelines/runner/charts.py), and a
+chart is that reduction followed by the points stored after its last step, reduced as much:
+a view reads a bounded number of points however long the run.
 """
 
 import bisect
-from dataclasses import asdict, dataclass, replace
+import math
+from dataclasses import dataclass, fields, replace
 from html import escape
 from operator import add
 from typing import NamedTuple
@@ -139,18 +144,38 @@ class Reduced:
     seconds: list[float] | None = None
 
     def stored(self) -> dict:
-        return asdict(self)
+        # Not asdict(), which copies each point deeply: ten times as long, for the same JSON.
+        return {field.name: getattr(self, field.name) for field in fields(self)}
 
     @classmethod
     def from_stored(cls, stored: dict) -> "Reduced":
         shown = [tuple(point) for point in stored["shown"]]
         return cls(**{**stored, "shown": shown, "ends": tuple(stored["ends"])})
 
+    def followed_by(self, after: "Reduced") -> "Reduced":
+        """This series and then `after`, a series of later steps; the line lifts between them
+        where a gap does (the last point here or the first there was one)."""
+        if not after.count:
+            return self
+        gap_between = not self.shown or (
+            self.ends[1] != self.shown[-1][0]
+            or (after.shown and after.ends[0] != after.shown[0][0])
+        )
+        breaks = [index + len(self.shown) for index in after.breaks if index or gap_between]
+        both_timed = self.seconds is not None and after.seconds is not None
+        return Reduced(
+            self.shown + after.shown,
+            self.breaks + breaks,
+            (self.ends[0], after.ends[1]),
+            self.count + after.count,
+            self.seconds + after.seconds if both_timed else None,
+        )
 
-def reduced(series: list[tuple[int, float | None]]) -> Reduced:
+
+def reduced(series: list[tuple[int, float | None]], points: int = CHART_POINTS) -> Reduced:
     present = [point for point in series if point[1] is not None]
     gaps = [step for step, value in series if value is None] if len(present) < len(series) else []
-    shown = lttb(present, CHART_POINTS)
+    shown = lttb(present, points)
     ends = (series[0][0], series[-1][0]) if series else (0, 0)
     return Reduced(shown, breaks_of([step for step, _ in shown], gaps), ends, len(series))
 
@@ -230,9 +255,13 @@ def metrics_of(run, axis: Axis = Axis.STEP) -> tuple[list[Metric], list[Chart]]:
 
 def series_of(run, metric: Metric, kept: dict | None, axis: Axis) -> Reduced:
     """The metric's series reduced: as it was kept once the run's last points were stored,
-    else read and reduced now (and kept, if the run ended, for the views to come)."""
+    else read and reduced now (and kept, if the run ended, for the views to come); while the
+    run goes, as its runner last kept it and the points stored since."""
+    timed = axis == Axis.TIME
     if not run.is_finished:
-        return read_reduced(run, metric.name, timed=axis == Axis.TIME)
+        if not kept or not kept["count"]:
+            return read_reduced(run, metric.name, timed)
+        return extended(run, metric.name, Reduced.from_stored(kept), timed)
     if kept and kept["count"] == metric.count:
         return Reduced.from_stored(kept)
     return kept_series(run, metric)
@@ -240,9 +269,24 @@ def series_of(run, metric: Metric, kept: dict | None, axis: Axis) -> Reduced:
 
 def read_reduced(run, name: str, timed: bool) -> Reduced:
     series = reduced(run.metric_points.series(name))
-    if not timed:
-        return series
+    return with_seconds(run, name, series) if timed else series
+
+
+def with_seconds(run, name: str, series: Reduced) -> Reduced:
     return replace(series, seconds=elapsed(run, name, [step for step, _ in series.shown]))
+
+
+def extended(run, name: str, kept: Reduced, timed: bool) -> Reduced:
+    """`kept` and the points stored after its last step, reduced to the share of points that
+    `kept` shows of those it was reduced from (at least their ends and one between)."""
+    later = run.metric_points.filter(step__gt=kept.ends[1]).series(name)
+    share = math.ceil(len(later) * len(kept.shown) / kept.count)
+    after = reduced(later, min(max(share, 3), CHART_POINTS))
+    if timed:
+        after = with_seconds(run, name, after)
+    else:
+        kept = replace(kept, seconds=None)
+    return kept.followed_by(after)
 
 
 def kept_series(run, metric: Metric) -> Reduced:

@@ -751,8 +751,10 @@ class MetricPointQuerySet(models.QuerySet):
         return list(self.filter(name=name).order_by("step").values_list("step", "value"))
 
     def stored_times(self) -> list[tuple[int, datetime]]:
-        """(step, time stored) of the points; of a step given twice, the later last."""
-        return list(self.order_by("id").values_list("step", "time"))
+        """(step, time stored) of the points; of a step given twice, the later last. Ordered
+        by step first: ordered by id alone, SQLite walks every point of the run by its run's
+        index instead of finding the steps through `metric_point_values`."""
+        return list(self.order_by("step", "id").values_list("step", "time"))
 
     def newest_id(self) -> int:
         """The id of the point stored last (0 for none): it changes whenever points come."""
@@ -808,7 +810,9 @@ class Metric(models.Model):
     last = models.FloatField(null=True, help_text="The value at the highest step.")
     last_step = models.BigIntegerField(default=-1)
     chart = models.JSONField(
-        null=True, blank=True, help_text="The series reduced for its chart, once the run ended."
+        null=True,
+        blank=True,
+        help_text="The series reduced for its chart: while the run goes, as of its last refresh.",
     )
 
     objects = MetricQuerySet.as_manager()

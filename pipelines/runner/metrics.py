@@ -29,6 +29,7 @@ from django.utils.translation import gettext_noop
 from aicenter.wording import Said, say
 from pipelines.charts import keep_charts
 from pipelines.models import MAX_METRIC_NAME, Metric, MetricPoint, Run
+from pipelines.runner.charts import LiveCharts
 from pipelines.runner.logs import RunLog
 from pipelines.runner.nofollow import GONE, Refused, open_regular_file
 
@@ -211,6 +212,7 @@ class RunMetrics:
         self.pending: list[tuple] = []  # rows of INSERT_POINTS
         self.series: dict[str, Metric] = {}
         self.changed: set[str] = set()  # metrics whose summary is not stored yet
+        self.charts = LiveCharts(run_id)
         self.kept = 0
         self.bad_lines = 0
         self.stopped = False  # the cap was reached, or the file cannot be read
@@ -263,6 +265,7 @@ class RunMetrics:
             if not (self.pending or self.stopped):  # nothing is read while the database is busy
                 read()
                 self._write()
+            self.charts.refresh()
         except DatabaseError:
             connection.close()  # reopened by the next tick
             return False
@@ -308,6 +311,7 @@ class RunMetrics:
             metric = self.series.get(point.name) or Metric(run_id=self.run_id, name=point.name)
             metric.add(point.step, point.value)
             self.series[point.name] = metric
+            self.charts.added(point.name, point.step)
             self.changed.add(point.name)
         return True
 

@@ -103,3 +103,16 @@ def test_a_time_axis_of_gaps_alone_draws_no_line():
     drawn_by_time = drawn("loss", series, Axis.TIME)
     assert drawn_by_time.path == "" and drawn_by_time.dots == []
     assert [tick.label for tick in drawn_by_time.x_ticks] == ["0:00"]
+
+
+def test_a_series_followed_by_later_steps_lifts_its_line_only_at_a_gap():
+    joined = reduced([(0, 1.0), (1, 0.8)]).followed_by(reduced([(2, 0.6), (3, 0.5)]))
+    assert joined == reduced([(0, 1.0), (1, 0.8), (2, 0.6), (3, 0.5)])
+    for before, after in [
+        ([(0, 1.0), (1, None)], [(2, 0.6), (3, 0.5)]),
+        ([(0, 1.0), (1, 0.8)], [(2, None), (3, 0.5)]),
+    ]:
+        joined = reduced(before).followed_by(reduced(after))
+        assert joined == reduced(before + after)
+        assert len(joined.breaks) == 2 and joined.ends == (0, 3) and joined.count == 4
+    assert reduced([(0, None)]).followed_by(reduced([(1, 0.5)])).breaks == [0]

@@ -7,8 +7,9 @@ import os
 import pytest
 from django.utils import timezone
 
+from pipelines.charts import Reduced, reduced
 from pipelines.models import Run, Status
-from pipelines.runner import metrics
+from pipelines.runner import charts, metrics
 from pipelines.runner.logs import RunLog
 from pipelines.runner.metrics import BadLine, MetricsFile, Point, RunMetrics, parse
 from tests.pipelines.builders import (
@@ -339,3 +340,39 @@ def test_points_written_after_the_last_tick_found_the_file_at_its_end_are_read_a
         0.4,
     ]
     assert texts(running) == []
+
+
+def test_the_runner_keeps_each_metric_reduced_while_the_run_goes(running, tmp_path):
+    path = tmp_path / "m.jsonl"
+    reader = RunMetrics(running.id, path, RunLog(running))
+    kept_through = []
+    every = charts.REFRESH_POINTS
+    for chunk in range(8):  # half a refresh's lines of loss and accuracy a tick
+        steps = range(chunk * every // 2, (chunk + 1) * every // 2)
+        append(
+            path,
+            "".join(json.dumps({"loss": 1 / (s + 1), "accuracy": s % 7}) + "\n" for s in steps),
+        )
+        reader.tick()
+        kept = dict(running.metrics.values_list("name", "chart"))
+        kept_through.append(kept["loss"] and kept["loss"]["ends"][1])
+    assert kept_through == [None] + [every * ((n + 1) // 2) - 1 for n in range(1, 8)]
+    loss = Reduced.from_stored(running.metrics.get(name="loss").chart)
+    assert loss.count == 4 * every and len(loss.shown) <= charts.GROWN_POINTS
+    assert loss.shown[0] == (0, 1.0) and loss.shown[-1] == (4 * every - 1, 1 / (4 * every))
+    assert len(loss.seconds) == len(loss.shown)  # for the time axis
+    full = reduced(running.metric_points.series("loss"))
+    assert max(loss.shown, key=lambda p: p[1]) == max(full.shown, key=lambda p: p[1])
+
+
+def test_points_at_steps_a_kept_reduction_covers_are_charted_at_a_later_tick(running, tmp_path):
+    path = tmp_path / "m.jsonl"
+    reader = RunMetrics(running.id, path, RunLog(running))
+    append(path, "".join(f'{{"loss": {s}}}\n' for s in range(charts.REFRESH_POINTS)))
+    reader.tick()
+    append(path, '{"loss": -1, "step": 10}\n')  # a step given again
+    reader.tick()
+    reader.charts.reread_after = 0  # the time the worker waits between whole reads has passed
+    reader.tick()
+    kept = Reduced.from_stored(running.metrics.get(name="loss").chart)
+    assert kept.count == charts.REFRESH_POINTS + 1 and (10, -1.0) in kept.shown

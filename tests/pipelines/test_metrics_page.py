@@ -2,6 +2,7 @@
 chart per metric drawn on the server, asking for itself again while the run goes."""
 
 import html
+import math
 import re
 from datetime import timedelta
 from urllib.parse import urlencode
@@ -12,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from pipelines.charts import CHART_POINTS
+from pipelines.charts import CHART_POINTS, Axis, keep_charts, reduced, series_of
 from pipelines.models import MetricPoint, Run, Status
 from tests.factories import logged_in_client
 from tests.pipelines.builders import report, run_of, snapshotting_pipeline
@@ -132,6 +133,47 @@ def test_a_kept_chart_is_drawn_again_when_the_points_changed(pipeline, owner):
     client.get(metrics_url(run))
     report(run, "loss", {2: 0.25})  # points stored late, say by a slow database
     assert "<title>step 2: 0.25</title>" in client.get(metrics_url(run)).content.decode()
+
+
+def wavy(steps: range) -> dict[int, float | None]:
+    """A noisy curve with a spike every 997 steps and a gap every 1,000."""
+    return {
+        step: None if step % 1000 == 999 else math.sin(step / 300) + (step % 997 == 5) * 3
+        for step in steps
+    }
+
+
+def rows_read(queries: list[dict]) -> int:
+    """The rows of metric points the captured queries read, by running them again."""
+    with connection.cursor() as cursor:
+        return sum(
+            len(cursor.execute(query["sql"]).fetchall())
+            for query in queries
+            if "metricpoint" in query["sql"]
+        )
+
+
+def test_a_running_runs_charts_read_only_the_points_stored_after_the_kept_reduction(
+    pipeline, owner
+):
+    run = run_of(pipeline, Status.RUNNING, heartbeat_at=timezone.now())
+    report(run, "loss", wavy(range(18_000)))
+    keep_charts(run)  # as the runner keeps it while the run goes
+    report(run, "loss", wavy(range(18_000, 20_000)))
+    client = logged_in_client(owner)
+    for axis in ["step", "time"]:
+        with CaptureQueriesContext(connection) as views:
+            page = client.get(metrics_url(run, x=axis)).content.decode()
+        # The 2,000 points stored after it, the newest point's id, the times of those shown.
+        assert 2_001 <= rows_read(views.captured_queries) < 2_200
+        assert page.count("<circle") < CHART_POINTS * 1.2
+        assert "<title>step 19998" in page  # the latest point (19,999 is a gap)
+    drawn = series_of(run, run.metrics.get(), run.metrics.get().chart, Axis.STEP)
+    full = reduced(run.metric_points.series("loss"))
+    assert drawn.ends == full.ends == (0, 19_999) and drawn.count == full.count
+    spikes = {step for step, value in wavy(range(20_000)).items() if value and value > 1.5}
+    assert spikes <= {step for step, _ in drawn.shown} and spikes <= {s for s, _ in full.shown}
+    assert len(drawn.breaks) == len(full.breaks) == 20
 
 
 def metrics_url(run: Run, **query) -> str:
