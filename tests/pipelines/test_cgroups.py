@@ -91,9 +91,16 @@ def test_v1_limits_the_number_of_processes(v1_group):
 @needs_v1
 def test_v1_removing_a_group_ends_what_is_left_in_it():
     group = cgroups.find().create("left", Limits(memory_bytes=64 * MB, cpus=1, pids=64))
-    subprocess.Popen(group.join(["sleep", "60"]), start_new_session=True)  # noqa: S603
+    child = subprocess.Popen(group.join(["sleep", "60"]), start_new_session=True)  # noqa: S603
+    deadline = time.monotonic() + 10
+    # Once it is in every folder of the group: a removal while it still joins is no case of
+    # the runner's, which removes a group after its run's first process ended.
+    while not all(child.pid in cgroups.members(f) for f in group.folders.values()):
+        assert time.monotonic() < deadline and child.poll() is None
+        time.sleep(0.01)
     group.remove()
     assert not any(folder.exists() for folder in group.folders.values())
+    assert child.wait(timeout=10) != 0
 
 
 def fake_v2(tmp_path: Path, controllers: str = "cpuset cpu io memory pids") -> tuple[Path, Path]:
