@@ -3,7 +3,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import models, transaction
-from django.db.models import Count, F, Max, Min, OuterRef, Q, Subquery, Sum
+from django.db.models import Count, F, Max, Min, Q, Sum
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -733,18 +733,18 @@ class MetricPointQuerySet(models.QuerySet):
     def summaries(self) -> list[dict]:
         """Per metric name: its last value (at the highest step), min, max and count of points,
         computed from the points (what the runner keeps in Metric rows as it stores them)."""
-        last = self.filter(name=OuterRef("name")).order_by("-step", "-id")
-        return list(
-            self.values("name")
-            .annotate(
-                last=Subquery(last.values("value")[:1]),
-                last_step=Subquery(last.values("step")[:1]),
-                min=Min("value"),
-                max=Max("value"),
-                count=Count("id"),
-            )
-            .order_by("name")
+        figures = self.values("name").annotate(
+            min=Min("value"), max=Max("value"), count=Count("id")
         )
+        return [{**row, **self.last_of(row["name"])} for row in figures.order_by("name")]
+
+    def last_of(self, name: str) -> dict:
+        # One query a name: as a subquery of the grouped query, PostgreSQL sorted every point
+        # of the metric again for each of them.
+        value, step = (
+            self.filter(name=name).order_by("-step", "-id").values_list("value", "step")[0]
+        )
+        return {"last": value, "last_step": step}
 
     def series(self, name: str) -> list[tuple[int, float | None]]:
         """The (step, value) points of one metric by step, read from the index alone."""
