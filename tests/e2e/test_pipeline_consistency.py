@@ -3,7 +3,7 @@
 from playwright.sync_api import Page, expect
 
 from pipelines.models import Pipeline, Run, Status
-from tests.e2e.pages import log_in
+from tests.e2e.pages import log_in, settled
 from tests.factories import make_project, make_user
 from tests.pipelines.builders import dataset_with, example_version, run_of, training_pipeline
 
@@ -48,6 +48,7 @@ def test_a_second_pipeline_of_the_same_name_is_refused_under_its_field(live_serv
     page.get_by_label("Name", exact=True).fill("nightly")
     page.get_by_label("Package", exact=True).select_option(label="flowers-stdlib")
     expect(page.get_by_label("Minor version")).to_have_value("1.0")
+    settled(page)
     page.get_by_label("Input dataset").select_option(label="flowers")
     expect(page.get_by_label("Folder of flowers")).to_be_visible(timeout=20_000)
     page.get_by_role("button", name="Create pipeline").click()
@@ -79,6 +80,7 @@ def test_run_again_with_changes_opens_the_form_filled_from_the_run(live_server, 
         str(pipeline.package_version.package_id)
     )
     expect(page.get_by_label("Minor version")).to_have_value("1.0")
+    settled(page)
     expect(page.get_by_label("Folder of flowers")).to_have_value("train")
     # PostgreSQL's JSON keeps no key order: find the row of epochs by its name.
     names = [page.get_by_label(f"Name of parameter {n}").input_value() for n in (1, 2, 3)]

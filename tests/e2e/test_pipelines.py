@@ -1,7 +1,7 @@
 from playwright.sync_api import Page, expect
 
 from pipelines.models import Pipeline, Status
-from tests.e2e.pages import log_in
+from tests.e2e.pages import log_in, settled
 from tests.factories import make_project, make_user
 from tests.pipelines.builders import (
     example_version,
@@ -38,9 +38,13 @@ def test_user_creates_a_pipeline_watches_it_succeed_then_kills_a_slow_run(
     page.get_by_label("Name", exact=True).fill("petals")
     page.get_by_label("Package", exact=True).select_option(label="flowers-stdlib")
     expect(page.get_by_label("Minor version")).to_have_value("1.0")
+    settled(page)
     page.get_by_label("Input dataset").select_option(label="flowers")
+    expect(page.get_by_role("button", name="train/")).to_be_visible()
+    settled(page)
     page.get_by_role("button", name="train/").click()
     expect(page.get_by_label("Folder of flowers")).to_have_value("train")
+    settled(page)
     page.get_by_role("button", name="Add parameter").click()
     page.get_by_label("Name of parameter 3").fill("epochs")
     page.get_by_label("Value of parameter 3").fill("2")
