@@ -9,7 +9,9 @@ has doubled since it was last read whole: in all, each point is read about twice
 that came at steps the reduction already covers (a step given again, or steps starting
 over) are missed by reading later steps alone, so they too have the series read whole,
 but each such reading waits REREAD_SHARE times as long as the last one took: a run
-reporting its steps in any order costs the worker at most a twentieth of its time.
+reporting its steps in any order costs the worker at most a twentieth of its time. When
+the run ends, each reduction is extended with the points since, in the same way; a metric
+given steps its reduction covers is then read whole whatever the wait.
 """
 
 import logging
@@ -67,9 +69,17 @@ class LiveCharts:
             if count >= REFRESH_POINTS or (count and name in self.behind and rereading)
         ]
 
-    def refresh_metric(self, name: str) -> None:
+    def finish(self) -> None:
+        """Each metric's reduction brought up to its last point, once the run ended: the
+        kept one extended with the points since, a metric given steps it covers (or every
+        metric, where refreshing broke) read whole; raises what it meets."""
+        for name, count in self.unreduced.items():
+            if count:
+                self.refresh_metric(name, whole=self.broken or name in self.behind)
+
+    def refresh_metric(self, name: str, whole: bool = False) -> None:
         kept = self.kept.get(name)
-        if kept is None or (name in self.behind and self.rereading()):
+        if kept is None or whole or (name in self.behind and self.rereading()):
             series = self.reread(name)
         else:
             series = extended(self.run, name, kept, timed=True)

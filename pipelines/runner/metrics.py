@@ -27,8 +27,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_noop
 
 from aicenter.wording import Said, say
-from pipelines.charts import keep_charts
-from pipelines.models import MAX_METRIC_NAME, Metric, MetricPoint, Run
+from pipelines.models import MAX_METRIC_NAME, Metric, MetricPoint
 from pipelines.runner.charts import LiveCharts
 from pipelines.runner.logs import RunLog
 from pipelines.runner.nofollow import GONE, Refused, open_regular_file
@@ -253,7 +252,7 @@ class RunMetrics:
         """Each metric reduced for its charts, so that the ended run's Metrics tab reads none
         of its points; where that fails, the tab's first view does it instead."""
         try:
-            keep_charts(Run.objects.get(id=self.run_id))
+            self.charts.finish()
         except DatabaseError:
             connection.close()
         except Exception:

@@ -376,3 +376,29 @@ def test_points_at_steps_a_kept_reduction_covers_are_charted_at_a_later_tick(run
     reader.tick()
     kept = Reduced.from_stored(running.metrics.get(name="loss").chart)
     assert kept.count == charts.REFRESH_POINTS + 1 and (10, -1.0) in kept.shown
+
+
+def test_the_end_of_a_run_extends_the_reduction_kept_while_it_went(running, tmp_path):
+    path = tmp_path / "m.jsonl"
+    reader = RunMetrics(running.id, path, RunLog(running))
+    append(path, "".join(f'{{"loss": {s % 13}}}\n' for s in range(charts.REFRESH_POINTS)))
+    reader.tick()
+    live = Reduced.from_stored(running.metrics.get(name="loss").chart)
+    append(path, "".join(f'{{"loss": {s}}}\n' for s in range(5)))
+    reader.finish()
+    ended = Reduced.from_stored(running.metrics.get(name="loss").chart)
+    assert ended.shown[: len(live.shown)] == live.shown  # extended, not read whole again
+    assert ended.count == running.metrics.get(name="loss").count == charts.REFRESH_POINTS + 5
+    assert ended.ends == (0, charts.REFRESH_POINTS + 4) and len(ended.seconds) == len(ended.shown)
+
+
+def test_the_end_of_a_run_reads_whole_a_metric_given_steps_its_reduction_covers(running, tmp_path):
+    path = tmp_path / "m.jsonl"
+    reader = RunMetrics(running.id, path, RunLog(running))
+    append(path, "".join(f'{{"loss": {s}}}\n' for s in range(charts.REFRESH_POINTS)))
+    reader.tick()
+    append(path, '{"loss": -1, "step": 10}\n')  # the worker waits before reading whole…
+    reader.tick()
+    reader.finish()  # …but not once the run ended
+    kept = Reduced.from_stored(running.metrics.get(name="loss").chart)
+    assert kept.count == charts.REFRESH_POINTS + 1 and (10, -1.0) in kept.shown
