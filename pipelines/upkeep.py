@@ -4,7 +4,7 @@ environments stay within their caps.
 Each host tidies its own folder: when a worker process starts, after each run, and each
 time it takes the reaper's task. A run's own workspace goes when the run ends; a
 workspace left behind (its worker killed, the machine restarted) goes here, once its
-run has ended or the process that ran it is gone.
+run has ended or the process that ran it is gone; so does a network gate's folder.
 """
 
 import fcntl
@@ -17,6 +17,7 @@ from django.conf import settings
 
 from pipelines.models import Run
 from pipelines.runner.caches import trim_blob_cache, trim_environments
+from pipelines.runner.egress import gate_owner
 from pipelines.runner.host import host_name
 from pipelines.runner.workspace import workspaces_here
 
@@ -34,6 +35,7 @@ def tidy_host() -> None:
         except BlockingIOError:
             return
         remove_lost_workspaces()
+        remove_lost_gates()
         trim_blob_cache()
         trim_environments()
 
@@ -53,6 +55,17 @@ def remove_lost_workspaces() -> int:
     removed = 0
     for folder, run_id in workspaces.items():
         if is_lost(runs.get(run_id)):
+            shutil.rmtree(folder, ignore_errors=True)
+            removed += 1
+    return removed
+
+
+def remove_lost_gates() -> int:
+    """Network gates' folders whose process was killed with the gate open."""
+    removed = 0
+    for folder in (Path(settings.WORKER_DIR) / "gates").glob("gate-*"):
+        owner = gate_owner(folder)
+        if owner is not None and not process_alive(owner):
             shutil.rmtree(folder, ignore_errors=True)
             removed += 1
     return removed

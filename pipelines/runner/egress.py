@@ -218,12 +218,19 @@ SOCKET_PATH_MAX_BYTES = 107
 
 
 def gate_folder() -> Path:
-    """A fresh folder in the worker's own; under a worker folder too deep for the socket's
-    path, in the system's temporary folder."""
-    parent = worker_folder("gates")
-    if len(os.fsencode(parent / "gate-12345678" / "gate")) > SOCKET_PATH_MAX_BYTES:
+    """A fresh folder in the worker's own, named after the worker's process (so that one
+    left by a killed process is known to be lost); under a worker folder too deep for the
+    socket's path, in the system's temporary folder."""
+    parent, prefix = worker_folder("gates"), f"gate-{os.getpid()}-"
+    if len(os.fsencode(parent / f"{prefix}12345678" / "gate")) > SOCKET_PATH_MAX_BYTES:
         parent = None
-    return Path(tempfile.mkdtemp(prefix="gate-", dir=parent))
+    return Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
+
+
+def gate_owner(folder: Path) -> int | None:
+    """The process that made a gate's folder, as its name says."""
+    parts = folder.name.split("-")
+    return int(parts[1]) if len(parts) == 3 and parts[1].isdigit() else None
 
 
 @contextlib.contextmanager

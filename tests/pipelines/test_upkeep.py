@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 
 from pipelines.models import Run, Status
+from pipelines.runner import egress
 from pipelines.runner.run import host_name
 from pipelines.runner.workspace import Workspace
-from pipelines.upkeep import remove_lost_workspaces, tidy_host
+from pipelines.upkeep import remove_lost_gates, remove_lost_workspaces, tidy_host
 from tests.pipelines.builders import dataset_with, example_version, run_of, training_pipeline
 
 
@@ -56,3 +57,23 @@ def test_workspaces_of_ended_or_orphaned_runs_of_this_host_are_removed(pipeline,
 def test_tidying_a_new_worker_folder_finds_nothing_to_do(db, worker_dir):
     tidy_host()
     assert not (worker_dir / "runs").exists()
+
+
+def test_a_network_gate_left_by_a_killed_process_is_removed_and_a_live_one_kept(db, worker_dir):
+    gates = worker_dir / "gates"
+    lost, live, stranger = (
+        gates / f"gate-{dead_pid()}-abc",
+        gates / f"gate-{os.getpid()}-def",
+        gates / "gate-notes",
+    )
+    for folder in (lost, live, stranger):
+        folder.mkdir(parents=True)
+        (folder / "bridge.py").write_text("")
+    tidy_host()
+    assert not lost.exists() and live.exists() and stranger.exists()
+
+
+def test_a_gate_folder_is_named_after_its_process(db, worker_dir):
+    with egress.gate() as gate:
+        assert egress.gate_owner(gate.folder) == os.getpid()
+        assert remove_lost_gates() == 0 and gate.socket.exists()
