@@ -102,3 +102,10 @@ def pipeline_type_text(kind: str) -> str:
     from packages.contract import PipelineType  # packages' models load after this library
 
     return str(PipelineType(kind).label).lower() if kind in PipelineType.values else kind
+
+
+@register.filter(name="pairs")
+def pairs(mapping: dict) -> list[tuple]:
+    """A dictionary's (key, value) pairs, in its order: `mapping.items` in a template looks
+    up a key named "items" first, and a run's code or a person may name one so."""
+    return list(mapping.items())

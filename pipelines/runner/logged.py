@@ -17,7 +17,7 @@ from django.utils.translation import gettext_noop
 from aicenter.wording import say
 from pipelines.models import Run
 from pipelines.runner.logs import RunLog
-from pipelines.runner.metrics import CONTROL_CHARACTER
+from pipelines.runner.metrics import CONTROL_CHARACTER, encodable
 from pipelines.runner.nofollow import GONE, Refused, open_regular_file
 
 MAX_BYTES = 1024 * 1024
@@ -41,6 +41,7 @@ class LoggedFile:
     def __init__(self, run: Run, path: Path, log: RunLog) -> None:
         self.run, self.path, self.log = run, path, log
         self.size = 0
+        self.stored = (run.logged_parameters, run.tags)
 
     def tick(self) -> None:
         """Quiet: what was skipped is said once, at the end."""
@@ -48,21 +49,24 @@ class LoggedFile:
             size = os.lstat(self.path).st_size
         except OSError:
             return
-        if size != self.size:
+        if size != self.size and self._keep(read_logged(self.path, None)):
             self.size = size
-            self._keep(read_logged(self.path, None))
 
     def finish(self) -> None:
         self._keep(read_logged(self.path, self.log))
 
-    def _keep(self, found: tuple[dict[str, str], dict[str, str]]) -> None:
-        if found == (self.run.logged_parameters, self.run.tags):
-            return
+    def _keep(self, found: tuple[dict[str, str], dict[str, str]]) -> bool:
+        """False when the database failed: the next tick, or the end, stores them again."""
+        if found == self.stored:
+            return True
         try:
             self.run.record_logged(*found)
-        except DatabaseError:  # the next tick, or the end, stores them again
+        except DatabaseError:
             logger.exception("Run %s: storing its logged parameters failed", self.run.id)
             connection.close()
+            return False
+        self.stored = found
+        return True
 
 
 def read_logged(path: Path, log: RunLog | None) -> tuple[dict[str, str], dict[str, str]]:
@@ -115,6 +119,6 @@ def entry_of(line: bytes) -> tuple[int, str, str] | None:
         return None
     if not key.strip() or len(key) > MAX_KEY or CONTROL_CHARACTER.search(key):
         return None
-    if len(value) > MAX_VALUE:
-        return None
+    if len(value) > MAX_VALUE or "\x00" in value or not encodable(key + value):
+        return None  # PostgreSQL's JSON holds no NUL character
     return KINDS[found["kind"]], key, value

@@ -127,6 +127,17 @@ def check_name(name: str) -> None:
         raise BadLine(say(NAME_TOO_LONG, most=MAX_METRIC_NAME))
     if CONTROL_CHARACTER.search(name):
         raise BadLine(say(gettext_noop("its name holds a control character")))
+    if not encodable(name):
+        raise BadLine(say(gettext_noop("its name is not text")))
+
+
+def encodable(text: str) -> bool:
+    """False for text JSON can carry but no database can store: a lone surrogate."""
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def value_of(value) -> float | None:

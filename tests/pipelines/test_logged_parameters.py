@@ -5,6 +5,7 @@ import json
 import os
 
 import pytest
+from django.db import DatabaseError
 from django.urls import reverse
 
 from pipelines.models import Run, Status
@@ -69,6 +70,9 @@ def test_parameters_and_tags_are_read_with_the_last_value_of_a_key_winning(pipel
         entry("param", "a\tb", "1"),
         entry("param", "k" * 251, "1"),
         entry("tag", "note", "x" * 8001),
+        entry("tag", "note", "a\x00b"),  # PostgreSQL's JSON holds no NUL
+        entry("tag", "note", "a\ud800"),  # nor any database a lone surrogate
+        entry("param", "\udfff", "1"),
     ],
 )
 def test_a_bad_line_is_skipped_and_counted(pipeline, tmp_path, line):
@@ -128,6 +132,24 @@ def test_what_is_logged_is_stored_while_the_run_goes_and_bad_lines_said_at_the_e
     assert [line.text for line in run.log_lines.all()][0].startswith("1 logged parameters")
 
 
+@pytest.mark.django_db(transaction=True)  # the reader closes a failed connection
+def test_what_could_not_be_stored_is_stored_at_the_next_tick(pipeline, tmp_path, monkeypatch):
+    run = run_of(pipeline, Status.RUNNING)
+    path = tmp_path / "logged.jsonl"
+    reader = LoggedFile(run, path, RunLog(run))
+    path.write_text(entry("param", "lr", "0.1"))
+    with monkeypatch.context() as busy:  # the database refuses the write, as a locked one does
+        busy.setattr(Run, "save", lambda *args, **kwargs: raise_(DatabaseError("locked")))
+        reader.tick()
+    assert Run.objects.get(id=run.id).logged_parameters == {}
+    reader.tick()
+    assert Run.objects.get(id=run.id).logged_parameters == {"lr": "0.1"}
+
+
+def raise_(error: Exception):
+    raise error
+
+
 LOGGING_TRAIN = """\
 import json, os
 from pathlib import Path
@@ -180,6 +202,18 @@ def test_the_run_page_shows_the_logged_parameters_apart(logged_run, viewer_clien
     assert "<code>learning_rate</code></td><td><code>0.1</code>" in block
     assert "<code>team</code>" in block
     assert '<span class="badge">tag</span>' in block
+
+
+def test_keys_named_as_a_dictionarys_methods_are_shown_as_any_other(project, owner, viewer_client):
+    pipeline = snapshotting_pipeline(project, owner, {"train/a.csv": b"x\n1\n"}, items="7")
+    run = run_of(pipeline, Status.SUCCESSFUL)
+    run.record_logged({"items": "0.1", "keys": "2"}, {"items": "vision"})
+    run_page = viewer_client.get(run.get_absolute_url()).text
+    pipeline_page = viewer_client.get(pipeline.get_absolute_url()).text
+    assert "<code>items</code></td><td><code>7</code>" in run_page
+    assert "<code>items</code></td><td><code>7</code>" in pipeline_page
+    assert "<code>items</code></td><td><code>0.1</code>" in run_page
+    assert "<code>keys</code></td><td><code>2</code>" in run_page
 
 
 def test_a_run_without_logged_parameters_shows_no_block(pipeline, viewer_client):
