@@ -45,6 +45,18 @@ def test_ticks_are_round_values_within_the_range():
     assert nice_ticks(3, 3) == [3]
 
 
+def test_ticks_of_tiny_values_keep_their_digits():
+    assert nice_ticks(1e-15, 5e-15) == [1e-15, 2e-15, 3e-15, 4e-15, 5e-15]
+
+
+def test_values_at_the_ends_of_floats_are_drawn_inside_the_plot():
+    for values in [(-1e308, 1e308), (0.0, 5e-324), (1e308, 1e308), (-5e-324, -5e-324)]:
+        drawn = chart("extreme", [(0, values[0]), (1, values[1])])
+        for dot in drawn.dots:
+            assert drawn.left <= dot.x <= drawn.right and drawn.top <= dot.y <= drawn.bottom
+        assert "nan" not in drawn.path and "inf" not in drawn.path
+
+
 def test_a_long_series_is_drawn_with_at_most_a_thousand_points():
     series = [(step, 1 / (step + 1)) for step in range(100_000)]
     drawn = chart("loss", series)
