@@ -17,6 +17,7 @@ from aicenter.forms import ProjectForm
 from aicenter.models import ApiToken, Project
 from aicenter.projects import create_project
 from aicenter.schemas import ProjectOut, ProjectPage, failures
+from aicenter.validators import whole_number
 
 PAGE_SIZE = 50
 
@@ -125,7 +126,7 @@ def paginated(request, items, serialize, per_page: int = PAGE_SIZE) -> dict:
     """The list shape of API.md: {items, count, next}, paginated with ?page=N."""
     paginator = Paginator(items, per_page)
     number = request.GET.get("page", "1")
-    if not number.isdigit() or not 1 <= int(number) <= max(paginator.num_pages, 1):
+    if not 1 <= (whole_number(number) or 0) <= max(paginator.num_pages, 1):
         raise ValidationError(
             {
                 "page": _("No page %(number)s; there are %(pages)s.")

@@ -15,6 +15,7 @@ from django_htmx.http import HttpResponseClientRefresh
 from aicenter.access import project_for
 from aicenter.models import Role
 from aicenter.store import get_store
+from aicenter.validators import whole_number
 from datasets.forms import DatasetForm
 from datasets.previews import image_response, preview_for
 from datasets.snapshots import dataset_from_snapshot
@@ -292,7 +293,7 @@ def compare_runs(request, project_id: int):
     """?runs=<id>&runs=<id>...: up to MOST_COMPARED runs side by side; fewer than two, and the
     page asks for more. Ids of runs the project does not have are left out."""
     project = project_for(request.user, project_id)
-    asked = list(dict.fromkeys(v for v in request.GET.getlist("runs") if v.isdigit()))
+    asked = list(dict.fromkeys(filter(None, map(whole_number, request.GET.getlist("runs")))))
     chosen = chosen_runs(project, asked[:MOST_COMPARED])
     context = {
         "project": project,
@@ -306,10 +307,9 @@ def compare_runs(request, project_id: int):
     return render(request, "pipelines/compare.html", context)
 
 
-def chosen_runs(project, ids: list[str]) -> list[Run]:
-    wanted = [int(value) for value in ids]
-    found = shown_runs().for_project(project).in_bulk(wanted)
-    return [found[run_id] for run_id in wanted if run_id in found]
+def chosen_runs(project, ids: list[int]) -> list[Run]:
+    found = shown_runs().for_project(project).in_bulk(ids)
+    return [found[run_id] for run_id in ids if run_id in found]
 
 
 def compare_choices(project, chosen: list[Run]) -> list[Run]:

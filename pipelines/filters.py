@@ -5,6 +5,7 @@ from urllib.parse import urlencode
 
 from django.utils.translation import gettext as _
 
+from aicenter.validators import whole_number
 from packages.contract import PipelineType
 from packages.models import MLPackage
 from pipelines.models import PipelineQuerySet, Status
@@ -26,7 +27,7 @@ class ListFilters:
         return cls(
             status=query.get("status", "") if query.get("status") in cls.statuses() else "",
             type=query.get("type", "") if query.get("type") in PipelineType.values else "",
-            package=int(package) if package.isdigit() else None,
+            package=whole_number(package),
             packages=packages,
         )
 

@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from aicenter.templatetags.aicenter import MINUTES_IN
+from aicenter.validators import whole_number
 from datasets.models import Dataset
 from packages.contract import NEEDED_METHODS, PipelineType
 from packages.models import MLPackage
@@ -226,7 +227,7 @@ class PipelineForm(forms.Form):
     def version_for(self, package, label: str, kind: str):
         major, minor = label.partition(".")[::2]
         version = None
-        if major.isdigit() and minor.isdigit():
+        if whole_number(major) is not None and whole_number(minor) is not None:
             version = package.versions.filter(major=int(major), minor=int(minor)).first()
         if version is None:
             self.add_error(

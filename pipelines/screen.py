@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from aicenter.templatetags.aicenter import in_largest_unit
+from aicenter.validators import whole_number
 from datasets.models import Dataset, FolderEntry
 from packages.models import MLPackage, PackageVersion
 from pipelines.fields import Field, definition_fields, package_and_version
@@ -17,8 +18,7 @@ DATE_INPUT = "%Y-%m-%dT%H:%M"
 def posted_definition(post) -> tuple[dict, list[tuple[str, str]]]:
     """The posted fields, with the parameter rows (added or removed in place) as JSON."""
     rows = list(zip(post.getlist("param_name"), post.getlist("param_value"), strict=False))
-    if post.get("remove_parameter", "").isdigit():
-        index = int(post["remove_parameter"])
+    if (index := whole_number(post.get("remove_parameter", ""))) is not None:
         rows = rows[:index] + rows[index + 1 :]
     if "add_parameter" in post:
         rows.append(("", ""))
@@ -133,8 +133,7 @@ def version_choices(project, values: dict) -> VersionChoices:
 
 
 def as_id(value) -> int | None:
-    text = str(value or "")
-    return int(text) if text.isdigit() else None
+    return whole_number(str(value or ""))
 
 
 def shows(kind: str) -> dict[str, bool]:

@@ -90,8 +90,9 @@ def test_api_list_is_paginated(outsider):
     assert second["next"] is None
 
 
-def test_api_refuses_a_page_past_the_end(outsider):
-    response = api_client(outsider).get("/api/v1/projects?page=3")
+@pytest.mark.parametrize("page", ["3", "0", "²", "9" * 25, "-1"])
+def test_api_refuses_a_page_it_does_not_have(outsider, page):
+    response = api_client(outsider).get(f"/api/v1/projects?page={page}")
     assert response.status_code == 400
     assert response.json()["errors"][0]["field"] == "page"
 

@@ -110,7 +110,7 @@ def test_unknown_and_foreign_ids_are_left_out(viewer_client, outsider, pipeline)
     elsewhere = make_project(outsider, "Elsewhere")
     theirs = snapshotting_pipeline(elsewhere, outsider, {"train/a.csv": b"x\n1\n"})
     foreign = run_of(theirs, Status.SUCCESSFUL)
-    asked = [mine[0].id, 999_999, "abc", foreign.id, "", mine[1].id, mine[0].id]
+    asked = [mine[0].id, 999_999, "abc", foreign.id, "", "²", "9" * 25, mine[1].id, mine[0].id]
     response = compare(viewer_client, pipeline.project_id, asked)
     assert response.status_code == 200
     assert [run.id for run in response.context["chosen"]] == [mine[0].id, mine[1].id]
