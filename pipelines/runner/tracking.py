@@ -16,6 +16,7 @@ runner reads while the run goes. Both are the run's own output, checked again by
 import json
 import math
 import os
+import re
 import secrets
 import threading
 import time
@@ -25,6 +26,10 @@ from urllib.parse import parse_qs, urlsplit
 API = "/api/2.0/mlflow/"
 MAX_BODY = 1024 * 1024
 MAX_KEY = 250  # MLflow's own limits
+MAX_METRIC_KEY = 200  # the runner's, for a metric's name (pipelines.models.MAX_METRIC_NAME)
+MAX_STEP = 2**62  # the runner's (pipelines.runner.metrics.MAX_STEP)
+WHOLE = re.compile(r"-?[0-9]{1,19}")
+IDLE_SECONDS = 10
 MAX_PARAM_VALUE = 6000
 MAX_TAG_VALUE = 8000
 # Tags the client sets on its own (user, source file, run name): not the code's to show.
@@ -57,7 +62,7 @@ def whole(value, name: str, default: int) -> int:
     """A whole number, sent as a number or (int64 in MLflow's JSON) as its digits."""
     if value is None:
         return default
-    if isinstance(value, str) and value.lstrip("-").isdigit():
+    if isinstance(value, str) and WHOLE.fullmatch(value):
         return int(value)
     if type(value) is not int:
         raise Refused(f"'{name}' must be a whole number.")
@@ -182,11 +187,14 @@ class Tracker:
         return {}
 
     def point(self, item: dict) -> dict:
+        step = whole(item.get("step"), "step", 0)
+        if not 0 <= step <= MAX_STEP:
+            raise Refused(f"'step' must be from 0 to {MAX_STEP}.")
         return {
-            "key": text(item, "key", MAX_KEY),
+            "key": text(item, "key", MAX_METRIC_KEY),
             "value": metric_value(item.get("value")),
             "timestamp": whole(item.get("timestamp"), "timestamp", now_ms()),
-            "step": whole(item.get("step"), "step", 0),
+            "step": step,
         }
 
     def log_metric(self, body: dict) -> dict:
@@ -206,7 +214,10 @@ class Tracker:
 
 
 def metric_line(point: dict) -> str:
-    return json.dumps({"name": point["key"], "value": point["value"], "step": point["step"]})
+    """A point of step 0 goes without its step, so it takes its metric's next: MLflow's client
+    sends 0 for a point logged without one, and points logged so in a loop make a curve."""
+    line = {"name": point["key"], "value": point["value"]}
+    return json.dumps(line | ({"step": point["step"]} if point["step"] else {}))
 
 
 def logged_line(kind: str, key: str, value: str) -> str:
@@ -245,6 +256,11 @@ def routes(tracker: Tracker) -> dict:
 
 class Handler(BaseHTTPRequestHandler):
     server: "TrackingServer"
+
+    @property
+    def timeout(self) -> float:
+        """Of the connection: one request at a time, so a silent client may not hold the rest."""
+        return IDLE_SECONDS
 
     def do_GET(self) -> None:  # noqa: N802 - http.server's naming
         self.answer("GET")

@@ -2,6 +2,7 @@
 
 import http.client
 import json
+import socket
 import sys
 import urllib.error
 import urllib.request
@@ -12,6 +13,8 @@ import pytest
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
+from pipelines.runner import tracking
+from pipelines.runner.metrics import advance, parse
 from pipelines.runner.tracking import serve
 from tests.pipelines.test_harness import run_harness
 
@@ -81,7 +84,7 @@ def test_mlflow_calls_in_the_run_reach_the_metrics_and_logged_files(tmp_path):
     assert process.returncode == 0, process.stderr
     assert result == {}
     points = lines(tmp_path / "metrics.jsonl")
-    assert [(p["step"], p["value"]) for p in points if p["name"] == "loss"] == [
+    assert [(p.get("step", 0), p["value"]) for p in points if p["name"] == "loss"] == [
         (0, 1.0),
         (1, 0.5),
         (2, 1 / 3),
@@ -135,6 +138,30 @@ def test_the_client_logs_a_batch_and_reads_its_run_back(endpoint, tmp_path):
     assert lines(tmp_path / "metrics.jsonl") == [{"name": "loss", "value": 0.5, "step": 7}]
 
 
+def test_points_logged_without_a_step_follow_one_another(endpoint, tmp_path):
+    client = MlflowClient(tracking_uri=endpoint.uri)
+    run_id = client.create_run("0").info.run_id
+    for value in [0.9, 0.5, 0.3]:
+        client.log_metric(run_id, "loss", value)  # the client sends step 0
+    client.log_metric(run_id, "loss", 0.2, step=10)
+    client.log_metric(run_id, "loss", 0.1)
+    steps: dict[str, int] = {}
+    read = []
+    for line in (tmp_path / "metrics.jsonl").read_bytes().splitlines():
+        points = parse(line, steps)  # as the runner reads the file
+        advance(steps, points)
+        read += [(point.step, point.value) for point in points]
+    assert read == [(0, 0.9), (1, 0.5), (2, 0.3), (10, 0.2), (11, 0.1)]
+
+
+def test_a_silent_connection_is_dropped_and_the_next_client_answered(endpoint, monkeypatch):
+    monkeypatch.setattr(tracking, "IDLE_SECONDS", 0.5)
+    silent = socket.create_connection(("127.0.0.1", endpoint.server_address[1]))
+    status, answer = call(f"{endpoint.uri}/api/2.0/mlflow/experiments/get?experiment_id=0")
+    assert (status, answer["experiment"]["name"]) == (200, "Default")
+    silent.close()
+
+
 def test_experiments_are_found_by_name_once_created(endpoint):
     client = MlflowClient(tracking_uri=endpoint.uri)
     assert client.get_experiment_by_name("flowers") is None
@@ -163,6 +190,9 @@ def test_a_request_without_the_runs_token_gets_404(endpoint, tmp_path):
         ("runs/log-metric", {"key": "loss", "value": "high"}, 400, "'value' must be a number."),
         ("runs/log-metric", {"key": "", "value": 1}, 400, "'key' must be text."),
         ("runs/log-metric", {"key": "loss", "value": 1, "step": 1.5}, 400, "whole number"),
+        ("runs/log-metric", {"key": "loss", "value": 1, "step": "²"}, 400, "whole number"),
+        ("runs/log-metric", {"key": "loss", "value": 1, "step": -1}, 400, "from 0 to"),
+        ("runs/log-metric", {"key": "l" * 201, "value": 1}, 400, "longer than 200"),
         ("runs/log-parameter", {"key": "lr", "value": "x" * 6001}, 400, "longer than 6000"),
         ("runs/log-batch", {"metrics": {"loss": 1}}, 400, "must be lists of objects"),
         ("runs/delete", {}, 404, "does not answer POST runs/delete"),
