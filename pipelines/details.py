@@ -151,12 +151,12 @@ def line_number(request, name: str) -> int:
 @require_safe
 def run_metrics(request, project_id: int, run_id: int):
     """The Metrics tab; while the run goes, its charts ask for themselves again, and are
-    drawn again only once new points came (?seen= the newest point they show); ?x=time
+    drawn again only once new points came (?seen= how many points they show); ?x=time
     draws them over the time since the run started, instead of by step."""
     project = project_for(request.user, project_id)
     run = run_in(project, run_id, shown_runs())
     axis = chosen_axis(request)
-    newest = run.metric_points.newest_id()
+    newest = 0 if run.is_finished else run.metrics.points_stored()
     if not run.is_finished and request.GET.get("seen") == str(newest):
         return HttpResponse(status=204)  # htmx keeps what it shows, and asks again
     summaries, charts = metrics_of(run, axis)

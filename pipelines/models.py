@@ -756,10 +756,6 @@ class MetricPointQuerySet(models.QuerySet):
         index instead of finding the steps through `metric_point_values`."""
         return list(self.order_by("step", "id").values_list("step", "time"))
 
-    def newest_id(self) -> int:
-        """The id of the point stored last (0 for none): it changes whenever points come."""
-        return self.order_by("-id").values_list("id", flat=True).first() or 0
-
 
 class MetricPoint(models.Model):
     """One value a run reported for a metric at a step; `value` null is a gap (NaN, infinity)."""
@@ -783,6 +779,11 @@ class MetricPoint(models.Model):
 
 
 class MetricQuerySet(models.QuerySet):
+    def points_stored(self) -> int:
+        """How many points the metrics were given: it grows whenever points come. From the
+        metrics' rows, not the points': PostgreSQL would sort a run's points to find its last."""
+        return self.aggregate(points=Sum("count"))["points"] or 0
+
     def summaries(self) -> list[dict]:
         return list(self.order_by("name").values("name", "last", "min", "max", "count"))
 
