@@ -46,13 +46,15 @@ def test_a_push_interrupted_halfway_sends_only_the_missing_files_again(aicenter,
     def sent_so_far() -> int:
         return sum(1 for p, (h, _) in stored(project).items() if new[p] == h)
 
-    wait_for(lambda: sent_so_far() >= COUNT // 4, timeout=120, every=0.05, what="a quarter")
+    # Killed once its first request is stored: eight go at once, fifty files each, so
+    # waiting for more lets a quiet machine finish the push before the kill.
+    wait_for(lambda: sent_so_far() > 0, timeout=120, every=0.02, what="the first files")
     os.killpg(pushing.pid, signal.SIGKILL)
     pushing.wait(timeout=10)
     time.sleep(2)  # requests the server had already received finish
     before = stored(project)
     held_then = sum(1 for p, (h, _) in before.items() if new[p] == h)
-    assert COUNT // 4 <= held_then < COUNT, "the push was not interrupted halfway"
+    assert 0 < held_then < COUNT, "the push was not interrupted halfway"
 
     resumed = aicenter("dataset", "push", str(folder), "--dataset", "big", "--path", "raw", "-q")
     assert resumed.returncode == 0, resumed.stderr
