@@ -2,7 +2,6 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 
-from aicenter.validators import whole_number
 from packages.models import MLPackage, PackageVersion
 
 
@@ -11,9 +10,9 @@ def package_in(project, package_id: int) -> MLPackage:
 
 
 def version_in(package: MLPackage, label: str) -> PackageVersion:
-    major, dot, minor = label.partition(".")
-    if not (dot and whole_number(major) is not None and whole_number(minor) is not None):
+    numbers = PackageVersion.numbers_of(label)
+    if numbers is None:
         raise Http404(_("No such version."))
-    version = get_object_or_404(package.versions, major=int(major), minor=int(minor))
+    version = get_object_or_404(package.versions, major=numbers[0], minor=numbers[1])
     version.package = package
     return version

@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from aicenter.models import Project
-from aicenter.validators import name_characters
+from aicenter.validators import name_characters, whole_number
 from packages.contract import PipelineType
 
 PYTHON_VERSIONS = [("3.12", "Python 3.12"), ("3.13", "Python 3.13")]
@@ -107,6 +107,12 @@ class PackageVersion(models.Model):
     @property
     def label(self) -> str:
         return f"{self.major}.{self.minor}"
+
+    @staticmethod
+    def numbers_of(label: str) -> tuple[int, int] | None:
+        """The (major, minor) that a label such as "1.2" spells, or None for any other text."""
+        major, minor = (whole_number(part) for part in label.partition(".")[::2])
+        return None if major is None or minor is None else (major, minor)
 
     @property
     def trained_by(self):

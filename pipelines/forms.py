@@ -8,10 +8,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from aicenter.templatetags.aicenter import MINUTES_IN
-from aicenter.validators import whole_number
 from datasets.models import Dataset
 from packages.contract import NEEDED_METHODS, PipelineType
-from packages.models import MLPackage
+from packages.models import MLPackage, PackageVersion
 from pipelines.models import DEFAULT_PARAMETERS, ENV_NAME, Overlap, Pipeline, ScheduleKind, Worker
 from pipelines.resources import Resources
 from pipelines.runner.workspace import RESERVED_NAMES
@@ -225,10 +224,10 @@ class PipelineForm(forms.Form):
             self.add_error("ends_at", _("The end must come after the start."))
 
     def version_for(self, package, label: str, kind: str):
-        major, minor = label.partition(".")[::2]
+        numbers = PackageVersion.numbers_of(label)
         version = None
-        if whole_number(major) is not None and whole_number(minor) is not None:
-            version = package.versions.filter(major=int(major), minor=int(minor)).first()
+        if numbers is not None:
+            version = package.versions.filter(major=numbers[0], minor=numbers[1]).first()
         if version is None:
             self.add_error(
                 "version",
