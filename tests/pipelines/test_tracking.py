@@ -13,7 +13,8 @@ import pytest
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
-from pipelines.runner import tracking
+from pipelines.models import MAX_METRIC_NAME
+from pipelines.runner import metrics, tracking
 from pipelines.runner.metrics import advance, parse
 from pipelines.runner.tracking import serve
 from tests.pipelines.test_harness import run_harness
@@ -239,3 +240,9 @@ def test_a_metrics_file_the_code_swapped_for_a_link_is_not_written_through(endpo
     assert (status, answer["error_code"]) == (400, "INVALID_STATE")  # not retried by the client
     assert "could not be written" in answer["message"]
     assert elsewhere.read_text() == ""
+
+
+def test_the_endpoints_limits_are_the_runners():
+    # tracking.py loads in the package's environment, with the standard library alone: it
+    # repeats the runner's limits, which must stay the same.
+    assert (tracking.MAX_METRIC_KEY, tracking.MAX_STEP) == (MAX_METRIC_NAME, metrics.MAX_STEP)
